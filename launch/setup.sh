@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs Hearth's Debian dependencies (idempotently, as root or through sudo), then configures and
+# builds Release into build/. A second run only checks packages and rebuilds what changed.
+#
+# usage: launch/setup.sh [--deps-only] [--build-dir DIR] [-- EXTRA_CMAKE_ARGS...]
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir="$here/build"
+deps_only=0
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --deps-only) deps_only=1 ;;
+    --build-dir) build_dir=$2; shift ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Build and runtime packages. Keep in sync with docker/Dockerfile.
+packages=(
+  build-essential cmake pkg-config git ca-certificates python3 python3-numpy
+  libopenmpi-dev openmpi-bin
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev zlib1g-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "setup.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+[ "$deps_only" = 1 ] && exit 0
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ ! -f "$build_dir/CMakeCache.txt" ] || [ ${#extra[@]} -gt 0 ]; then
+  cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${extra[@]}"
+fi
+cmake --build "$build_dir" -j "$jobs"
