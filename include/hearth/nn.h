@@ -12,11 +12,6 @@
 
 namespace hearth {
 
-struct NamedTensor {
-  std::string name;
-  Tensor tensor;
-};
-
 // Weight initialisers, driven by a seeded Generator so the same seed gives the same weights on
 // every machine.
 void GlorotUniform(Tensor& t, int64_t fan_in, int64_t fan_out, Generator& rng);

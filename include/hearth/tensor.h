@@ -107,6 +107,13 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// A tensor with a stable name: parameters, optimizer state and preprocessing statistics are saved
+// and restored by name.
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
 // A trainable scalar or tensor: the TensorFlow `tf.Variable` of the seed program.
 Tensor Variable(float value);
 Tensor Variable(const Tensor& initial);
