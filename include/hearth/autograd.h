@@ -38,19 +38,25 @@ class GradientTape {
   // zeros.
   std::vector<Tensor> gradient(const Tensor& target, const std::vector<Tensor>& sources);
 
-  // The training path: accumulates d target / d sources[i] into grads[i] (same shape; typically
-  // views into a flat gradient arena, which must be zeroed by the caller) and calls on_ready(i)
-  // as soon as grads[i] is final, while the rest of the backward pass continues. The reducer uses
-  // that hook to start communication early. on_ready is called exactly once for every source.
+  // The training path: writes d target / d sources[i] into grads[i] (same shape; typically views
+  // into a flat gradient arena), overwriting it, or adding to it when `accumulate` (gradient
+  // accumulation over micro-batches). Calls on_ready(i) as soon as grads[i] is final, while the
+  // rest of the backward pass continues: the reducer uses that hook to start communication early.
+  // on_ready is called exactly once for every source.
   void gradient_into(const Tensor& target, const std::vector<Tensor>& sources,
-                     const std::vector<Tensor>& grads,
+                     const std::vector<Tensor>& grads, bool accumulate = false,
                      const std::function<void(int)>& on_ready = nullptr);
 
   // Number of recorded ops (for tests and diagnostics).
   int64_t size() const;
 
  private:
+  void Backward(const Tensor& target, const std::vector<Tensor>& sources,
+                const std::vector<Tensor>* bound, bool accumulate,
+                const std::function<void(int)>* on_ready, std::vector<Tensor>* out);
+
   std::unique_ptr<TapeImpl> impl_;
+  TapeImpl* previous_;  // the tape that was active before this one
 };
 
 // Disables recording on this thread for its lifetime (evaluation, optimizer updates).

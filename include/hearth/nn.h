@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hearth/ops.h"
+#include "hearth/status.h"
 #include "hearth/random.h"
 #include "hearth/tensor.h"
 

@@ -1,0 +1,194 @@
+// GradientTape: records ops in execution order and walks them backwards.
+#include <atomic>
+
+#include "absl/strings/str_format.h"
+#include "autograd/tape.h"
+#include "hearth/autograd.h"
+#include "hearth/status.h"
+
+namespace hearth {
+namespace {
+
+thread_local TapeImpl* active_tape = nullptr;
+thread_local bool grad_disabled = false;
+std::atomic<uint64_t> next_tape_id{1};
+
+TapeImpl* RecordingTape() { return grad_disabled ? nullptr : active_tape; }
+
+bool Tracked(const TensorImpl* t, const TapeImpl* tape) {
+  return t->requires_grad || t->tape_id == tape->id;
+}
+
+// The node that produced `t` on `tape`, or -1 for a leaf.
+int32_t ProducerOn(const TensorImpl* t, const TapeImpl* tape) {
+  return t->tape_id == tape->id ? t->tape_node : -1;
+}
+
+}  // namespace
+
+bool WouldRecord(std::initializer_list<const Tensor*> inputs) {
+  TapeImpl* tape = RecordingTape();
+  if (!tape) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && Tracked(t->impl(), tape)) return true;
+  return false;
+}
+
+Node* Record(OpCode op, std::initializer_list<Tensor> inputs, const Tensor& output,
+             const OpAttrs& attrs) {
+  TapeImpl* tape = RecordingTape();
+  if (!tape) return nullptr;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && Tracked(t.impl(), tape));
+  if (!any) return nullptr;
+  Node& node = tape->nodes.emplace_back();
+  node.op = op;
+  node.num_inputs = static_cast<uint8_t>(inputs.size());
+  int i = 0;
+  for (const Tensor& t : inputs) node.inputs[i++] = t;
+  node.output = output;
+  node.attrs = attrs;
+  output.impl()->tape_id = tape->id;
+  output.impl()->tape_node = static_cast<int32_t>(tape->nodes.size() - 1);
+  return &node;
+}
+
+GradientTape::GradientTape(bool persistent) : impl_(std::make_unique<TapeImpl>()) {
+  impl_->id = next_tape_id.fetch_add(1, std::memory_order_relaxed);
+  impl_->persistent = persistent;
+  impl_->nodes.reserve(64);
+  previous_ = active_tape;
+  active_tape = impl_.get();
+}
+
+GradientTape::~GradientTape() {
+  if (active_tape == impl_.get()) active_tape = previous_;
+}
+
+void GradientTape::watch(const Tensor& t) {
+  HEARTH_CHECK_MSG(t.dtype() == DType::kFloat32, "GradientTape::watch needs a float32 tensor");
+  TensorImpl* impl = t.impl();
+  if (impl->tape_id != impl_->id) {
+    impl->tape_id = impl_->id;
+    impl->tape_node = -1;
+  }
+}
+
+int64_t GradientTape::size() const { return static_cast<int64_t>(impl_->nodes.size()); }
+
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources) {
+  std::vector<Tensor> grads(sources.size());
+  Backward(target, sources, nullptr, false, nullptr, &grads);
+  return grads;
+}
+
+void GradientTape::gradient_into(const Tensor& target, const std::vector<Tensor>& sources,
+                                 const std::vector<Tensor>& grads, bool accumulate,
+                                 const std::function<void(int)>& on_ready) {
+  HEARTH_CHECK_MSG(grads.size() == sources.size(), "gradient_into: one gradient buffer per source");
+  for (size_t i = 0; i < sources.size(); ++i)
+    HEARTH_CHECK_MSG(grads[i].shape() == sources[i].shape(),
+                     absl::StrFormat("gradient_into: buffer %d is %s, source is %s", i,
+                                     grads[i].shape().ToString(), sources[i].shape().ToString()));
+  Backward(target, sources, &grads, accumulate, &on_ready, nullptr);
+}
+
+void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sources,
+                            const std::vector<Tensor>* bound, bool accumulate,
+                            const std::function<void(int)>* on_ready, std::vector<Tensor>* out) {
+  TapeImpl& tape = *impl_;
+  HEARTH_CHECK_MSG(!tape.consumed,
+                   "a non-persistent GradientTape can compute gradients only once; construct it "
+                   "with GradientTape(/*persistent=*/true) to call gradient() again");
+  // Ops run by the backward pass itself are never recorded.
+  const bool was_disabled = grad_disabled;
+  grad_disabled = true;
+
+  const int num_sources = static_cast<int>(sources.size());
+  std::vector<GradSink> sinks(num_sources);
+  for (int i = 0; i < num_sources; ++i) {
+    TensorImpl* s = sources[i].impl();
+    HEARTH_CHECK_MSG(s->grad_slot < 0, absl::StrFormat("gradient: source %d is listed twice", i));
+    s->grad_slot = i;
+    if (bound) sinks[i] = GradSink::Bound((*bound)[i], accumulate);
+  }
+
+  const int num_nodes = static_cast<int>(tape.nodes.size());
+  // needed[k]: node k depends on a source, so its inputs may need gradients.
+  std::vector<uint8_t> needed(num_nodes, 0);
+  // The earliest node that reads each source: once the backward walk has passed it, the source's
+  // gradient is final.
+  std::vector<int32_t> first_use(num_sources, num_nodes);
+  for (int k = 0; k < num_nodes; ++k) {
+    const Node& node = tape.nodes[k];
+    for (int j = 0; j < node.num_inputs; ++j) {
+      const TensorImpl* in = node.inputs[j].impl();
+      if (!in) continue;
+      if (in->grad_slot >= 0) {
+        needed[k] = 1;
+        first_use[in->grad_slot] = std::min(first_use[in->grad_slot], k);
+      }
+      const int32_t p = ProducerOn(in, &tape);
+      if (p >= 0 && needed[p]) needed[k] = 1;
+    }
+  }
+  std::vector<std::vector<int>> ready_after(num_nodes + 1);
+  for (int i = 0; i < num_sources; ++i) ready_after[first_use[i]].push_back(i);
+
+  std::vector<GradSink> node_grads(num_nodes);
+  const TensorImpl* t = target.impl();
+  const int32_t target_node = ProducerOn(t, &tape);
+  if (t->grad_slot >= 0) {
+    sinks[t->grad_slot].Add(Tensor::Ones(target.shape()));
+  } else if (target_node >= 0) {
+    node_grads[target_node].Add(Tensor::Ones(target.shape()));
+  }
+
+  auto report_ready = [&](int k) {
+    for (int i : ready_after[k]) {
+      sinks[i].FinishUnwritten();
+      if (on_ready && *on_ready) (*on_ready)(i);
+    }
+  };
+  report_ready(num_nodes);  // sources no op reads are final (zero) from the start
+  for (int k = num_nodes - 1; k >= 0; --k) {
+    const Node& node = tape.nodes[k];
+    // An output that is itself a source carries the gradient accumulated in its sink.
+    const TensorImpl* o = node.output.impl();
+    GradSink& grad_sink = o->grad_slot >= 0 ? sinks[o->grad_slot] : node_grads[k];
+    if (needed[k] && grad_sink.written()) {
+      GradSink* in_sinks[3] = {nullptr, nullptr, nullptr};
+      for (int j = 0; j < node.num_inputs; ++j) {
+        const TensorImpl* in = node.inputs[j].impl();
+        if (!in) continue;
+        if (in->grad_slot >= 0) {
+          in_sinks[j] = &sinks[in->grad_slot];
+        } else {
+          const int32_t p = ProducerOn(in, &tape);
+          if (p >= 0 && needed[p]) in_sinks[j] = &node_grads[p];
+        }
+      }
+      ApplyGradientRule(node, grad_sink.value(), in_sinks);
+    }
+    node_grads[k] = GradSink();  // free this gradient as soon as it has been propagated
+    report_ready(k);
+  }
+
+  for (int i = 0; i < num_sources; ++i) {
+    sources[i].impl()->grad_slot = -1;
+    if (out) {
+      (*out)[i] = sinks[i].written() ? sinks[i].value() : Tensor::Zeros(sources[i].shape());
+    }
+  }
+  grad_disabled = was_disabled;
+  if (!tape.persistent) {
+    tape.consumed = true;
+    tape.nodes.clear();
+    tape.nodes.shrink_to_fit();
+  }
+}
+
+NoGradGuard::NoGradGuard() : previous_(grad_disabled) { grad_disabled = true; }
+NoGradGuard::~NoGradGuard() { grad_disabled = previous_; }
+
+}  // namespace hearth
