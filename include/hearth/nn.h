@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "hearth/ops.h"
-#include "hearth/status.h"
 #include "hearth/random.h"
+#include "hearth/status.h"
 #include "hearth/tensor.h"
 
 namespace hearth {
@@ -20,7 +20,11 @@ void HeNormal(Tensor& t, int64_t fan_in, Generator& rng);
 
 class Module {
  public:
+  Module() = default;
   virtual ~Module() = default;
+  // Movable (children live on the heap, so pointers to them stay valid), not copyable.
+  Module(Module&&) = default;
+  Module& operator=(Module&&) = default;
   virtual Tensor Forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return Forward(x); }
 

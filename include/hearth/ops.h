@@ -54,12 +54,14 @@ Tensor flatten(const Tensor& x, int start_axis = 1);  // [N, ...] -> [N, prod(..
 Tensor transpose(const Tensor& x);                    // swaps the last two axes
 Tensor permute(const Tensor& x, const std::vector<int>& order);
 
-// Convolution and pooling on NCHW tensors. Weight is [C_out, C_in, KH, KW]; bias [C_out] or undefined.
+// Convolution and pooling on NCHW tensors. Weight is [C_out, C_in, KH, KW]; bias [C_out] or
+// undefined.
 struct Conv2dOptions {
   int stride = 1;
   int padding = 0;
 };
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              Conv2dOptions options = {});
 struct Pool2dOptions {
   int kernel = 2;
   int stride = 0;  // 0: same as kernel
@@ -68,7 +70,8 @@ struct Pool2dOptions {
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});  // padding counts as zeros
 
-// Inverted dropout: zeroes with probability p and scales survivors by 1/(1-p); identity when !training.
+// Inverted dropout: zeroes with probability p and scales survivors by 1/(1-p); identity when
+// !training.
 Tensor dropout(const Tensor& x, float p, bool training, Generator& rng);
 
 // Mean softmax cross-entropy of logits [N, C] against int64 class ids [N].

@@ -13,18 +13,19 @@ using absl::Status;
 using absl::StatusOr;
 
 // Aborts with file:line and a message. Used only for broken invariants, never for user input.
-[[noreturn]] void CheckFailed(const char* file, int line, const char* condition, const std::string& message);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
+                              const std::string& message);
 
 }  // namespace hearth
 
-#define HEARTH_CHECK(cond)                                           \
-  do {                                                               \
+#define HEARTH_CHECK(cond)                                             \
+  do {                                                                 \
     if (!(cond)) ::hearth::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 
 // Like HEARTH_CHECK, with a message built only on failure.
-#define HEARTH_CHECK_MSG(cond, msg)                                    \
-  do {                                                                 \
+#define HEARTH_CHECK_MSG(cond, msg)                                       \
+  do {                                                                    \
     if (!(cond)) ::hearth::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 

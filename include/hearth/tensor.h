@@ -85,11 +85,12 @@ class Tensor {
   float item() const;
   std::vector<float> ToVector() const;
 
+  // Writers change the values, not the handle, so they are const like data().
   // A deep copy that shares nothing (and is not recorded on any tape).
   Tensor Clone() const;
   // Copies values from `src` (same numel and dtype) into this tensor's memory.
-  void CopyFrom(const Tensor& src);
-  void Fill(float value);
+  void CopyFrom(const Tensor& src) const;
+  void Fill(float value) const;
 
   // Marks this tensor as a trainable variable: every GradientTape watches it.
   Tensor& set_requires_grad(bool value);

@@ -192,9 +192,8 @@ void ApplyGradientRule(const Node& node, const Tensor& g, GradSink* sinks[3]) {
       sinks[0]->Add(Zip(g, x, [](float gv, float xv) { return gv * 2.0f * xv; }));
       return;
     case OpCode::kAbs:
-      sinks[0]->Add(Zip(g, x, [](float gv, float xv) {
-        return xv > 0.0f ? gv : (xv < 0.0f ? -gv : 0.0f);
-      }));
+      sinks[0]->Add(
+          Zip(g, x, [](float gv, float xv) { return xv > 0.0f ? gv : (xv < 0.0f ? -gv : 0.0f); }));
       return;
     case OpCode::kRelu:
       sinks[0]->Add(Zip(g, y, [](float gv, float yv) { return yv > 0.0f ? gv : 0.0f; }));
@@ -207,9 +206,8 @@ void ApplyGradientRule(const Node& node, const Tensor& g, GradSink* sinks[3]) {
       return;
     case OpCode::kClamp: {
       const float lo = node.attrs.floats[0], hi = node.attrs.floats[1];
-      sinks[0]->Add(Zip(g, x, [lo, hi](float gv, float xv) {
-        return (xv >= lo && xv <= hi) ? gv : 0.0f;
-      }));
+      sinks[0]->Add(
+          Zip(g, x, [lo, hi](float gv, float xv) { return (xv >= lo && xv <= hi) ? gv : 0.0f; }));
       return;
     }
     case OpCode::kSoftmax: {  // y * (g - sum(g * y))
@@ -223,9 +221,8 @@ void ApplyGradientRule(const Node& node, const Tensor& g, GradSink* sinks[3]) {
     case OpCode::kLogSoftmax: {  // g - softmax * sum(g)
       const int axis = static_cast<int>(node.attrs.ints[0]);
       Tensor s = kernels::BroadcastTo(kernels::Sum(g, {axis}, true), g.shape());
-      sinks[0]->Add(Zip3(g, y, s, [](float gv, float yv, float sv) {
-        return gv - std::exp(yv) * sv;
-      }));
+      sinks[0]->Add(
+          Zip3(g, y, s, [](float gv, float yv, float sv) { return gv - std::exp(yv) * sv; }));
       return;
     }
     case OpCode::kMatmul:

@@ -1,6 +1,6 @@
 // The table of differentiable ops: one enum, one names table (pinned by static_assert), and the
-// record each op leaves on a tape. Forward kernels are in src/core, front-ends in src/ops, and every
-// gradient rule is in src/autograd/gradient_rules.cc.
+// record each op leaves on a tape. Forward kernels are in src/core, front-ends in src/ops, and
+// every gradient rule is in src/autograd/gradient_rules.cc.
 #pragma once
 
 #include <array>
@@ -45,11 +45,35 @@ enum class OpCode : uint8_t {
 };
 
 inline constexpr std::array<const char*, static_cast<size_t>(OpCode::kCount)> kOpNames = {
-    "add",        "sub",        "mul",         "div",        "neg",       "exp",
-    "log",        "sqrt",       "pow",         "square",     "abs",       "relu",
-    "sigmoid",    "tanh",       "clamp",       "softmax",    "log_softmax", "matmul",
-    "linear",     "sum",        "mean",        "max",        "reshape",   "permute",
-    "conv2d",     "max_pool2d", "avg_pool2d",  "dropout",    "softmax_cross_entropy",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "pow",
+    "square",
+    "abs",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "clamp",
+    "softmax",
+    "log_softmax",
+    "matmul",
+    "linear",
+    "sum",
+    "mean",
+    "max",
+    "reshape",
+    "permute",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "softmax_cross_entropy",
 };
 constexpr bool AllOpsNamed() {
   for (const char* name : kOpNames)

@@ -13,7 +13,9 @@ thread_local TapeImpl* active_tape = nullptr;
 thread_local bool grad_disabled = false;
 std::atomic<uint64_t> next_tape_id{1};
 
-TapeImpl* RecordingTape() { return grad_disabled ? nullptr : active_tape; }
+TapeImpl* RecordingTape() {
+  return grad_disabled ? nullptr : active_tape;
+}
 
 bool Tracked(const TensorImpl* t, const TapeImpl* tape) {
   return t->requires_grad || t->tape_id == tape->id;
@@ -74,9 +76,12 @@ void GradientTape::watch(const Tensor& t) {
   }
 }
 
-int64_t GradientTape::size() const { return static_cast<int64_t>(impl_->nodes.size()); }
+int64_t GradientTape::size() const {
+  return static_cast<int64_t>(impl_->nodes.size());
+}
 
-std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources) {
+std::vector<Tensor> GradientTape::gradient(const Tensor& target,
+                                           const std::vector<Tensor>& sources) {
   std::vector<Tensor> grads(sources.size());
   Backward(target, sources, nullptr, false, nullptr, &grads);
   return grads;
@@ -188,7 +193,11 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
   }
 }
 
-NoGradGuard::NoGradGuard() : previous_(grad_disabled) { grad_disabled = true; }
-NoGradGuard::~NoGradGuard() { grad_disabled = previous_; }
+NoGradGuard::NoGradGuard() : previous_(grad_disabled) {
+  grad_disabled = true;
+}
+NoGradGuard::~NoGradGuard() {
+  grad_disabled = previous_;
+}
 
 }  // namespace hearth

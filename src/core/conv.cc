@@ -57,7 +57,8 @@ void Col2ImImage(const float* col, const Window2d& g, float* x) {
 Tensor Im2Col(const Tensor& x, const Window2d& g) {
   Tensor col = Tensor::Empty(Shape{g.n, g.patch(), g.out_pixels()});
   const int64_t in_image = g.c * g.h * g.w, col_image = g.patch() * g.out_pixels();
-  for (int64_t n = 0; n < g.n; ++n) Im2ColImage(x.f32() + n * in_image, g, col.f32() + n * col_image);
+  for (int64_t n = 0; n < g.n; ++n)
+    Im2ColImage(x.f32() + n * in_image, g, col.f32() + n * col_image);
   return col;
 }
 

@@ -56,23 +56,38 @@ Tensor Map(const Tensor& x, F f) {
 Tensor BinaryOp(Binary op, const Tensor& a, const Tensor& b, const Shape& out_shape) {
   Tensor out = Tensor::Empty(out_shape);
   switch (op) {
-    case Binary::kAdd: ApplyBinary([](float x, float y) { return x + y; }, a, b, out); break;
-    case Binary::kSub: ApplyBinary([](float x, float y) { return x - y; }, a, b, out); break;
-    case Binary::kMul: ApplyBinary([](float x, float y) { return x * y; }, a, b, out); break;
-    case Binary::kDiv: ApplyBinary([](float x, float y) { return x / y; }, a, b, out); break;
+    case Binary::kAdd:
+      ApplyBinary([](float x, float y) { return x + y; }, a, b, out);
+      break;
+    case Binary::kSub:
+      ApplyBinary([](float x, float y) { return x - y; }, a, b, out);
+      break;
+    case Binary::kMul:
+      ApplyBinary([](float x, float y) { return x * y; }, a, b, out);
+      break;
+    case Binary::kDiv:
+      ApplyBinary([](float x, float y) { return x / y; }, a, b, out);
+      break;
   }
   return out;
 }
 
 Tensor UnaryOp(Unary op, const Tensor& x) {
   switch (op) {
-    case Unary::kNeg: return Map(x, [](float v) { return -v; });
-    case Unary::kExp: return Map(x, [](float v) { return std::exp(v); });
-    case Unary::kLog: return Map(x, [](float v) { return std::log(v); });
-    case Unary::kSqrt: return Map(x, [](float v) { return std::sqrt(v); });
-    case Unary::kSquare: return Map(x, [](float v) { return v * v; });
-    case Unary::kAbs: return Map(x, [](float v) { return std::fabs(v); });
-    case Unary::kRelu: return Map(x, [](float v) { return v > 0.0f ? v : 0.0f; });
+    case Unary::kNeg:
+      return Map(x, [](float v) { return -v; });
+    case Unary::kExp:
+      return Map(x, [](float v) { return std::exp(v); });
+    case Unary::kLog:
+      return Map(x, [](float v) { return std::log(v); });
+    case Unary::kSqrt:
+      return Map(x, [](float v) { return std::sqrt(v); });
+    case Unary::kSquare:
+      return Map(x, [](float v) { return v * v; });
+    case Unary::kAbs:
+      return Map(x, [](float v) { return std::fabs(v); });
+    case Unary::kRelu:
+      return Map(x, [](float v) { return v > 0.0f ? v : 0.0f; });
     case Unary::kSigmoid:
       // Split by sign so exp never overflows.
       return Map(x, [](float v) {
@@ -80,7 +95,8 @@ Tensor UnaryOp(Unary op, const Tensor& x) {
         const float e = std::exp(v);
         return e / (1.0f + e);
       });
-    case Unary::kTanh: return Map(x, [](float v) { return std::tanh(v); });
+    case Unary::kTanh:
+      return Map(x, [](float v) { return std::tanh(v); });
   }
   return {};
 }

@@ -53,11 +53,11 @@ namespace hearth::kernels {
 
 // Geometry of a 2-D convolution or pooling window over NCHW input.
 struct Window2d {
-  int64_t n, c, h, w;     // input
-  int64_t kh, kw;         // window
+  int64_t n, c, h, w;  // input
+  int64_t kh, kw;      // window
   int64_t stride, pad;
-  int64_t oh, ow;         // output spatial size
-  int64_t out_channels;   // convolution only
+  int64_t oh, ow;        // output spatial size
+  int64_t out_channels;  // convolution only
   int64_t patch() const { return c * kh * kw; }
   int64_t out_pixels() const { return oh * ow; }
 };

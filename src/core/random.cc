@@ -13,7 +13,9 @@ uint64_t SplitMix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t Rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
@@ -36,7 +38,9 @@ uint64_t Generator::NextU64() {
   return result;
 }
 
-float Generator::Uniform() { return static_cast<float>(NextU64() >> 40) * 0x1.0p-24f; }
+float Generator::Uniform() {
+  return static_cast<float>(NextU64() >> 40) * 0x1.0p-24f;
+}
 
 float Generator::Normal() {
   if (has_spare_) {

@@ -102,9 +102,8 @@ Tensor SumToShape(const Tensor& g, const Shape& shape) {
     const int sd = d - shift;
     if (sd < 0 || (shape[sd] == 1 && g.shape()[d] != 1)) axes.push_back(d);
   }
-  Tensor reduced = axes.empty() ? g : Reduce(g, axes, true, 0.0f, [](float acc, float v) {
-    return acc + v;
-  });
+  Tensor reduced =
+      axes.empty() ? g : Reduce(g, axes, true, 0.0f, [](float acc, float v) { return acc + v; });
   return Tensor::View(reduced.storage(), reduced.impl()->offset, shape);
 }
 

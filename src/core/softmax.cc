@@ -44,8 +44,12 @@ Tensor SoftmaxImpl(const Tensor& x, int axis) {
 
 }  // namespace
 
-Tensor Softmax(const Tensor& x, int axis) { return SoftmaxImpl<false>(x, axis); }
-Tensor LogSoftmax(const Tensor& x, int axis) { return SoftmaxImpl<true>(x, axis); }
+Tensor Softmax(const Tensor& x, int axis) {
+  return SoftmaxImpl<false>(x, axis);
+}
+Tensor LogSoftmax(const Tensor& x, int axis) {
+  return SoftmaxImpl<true>(x, axis);
+}
 
 Tensor Permute(const Tensor& x, const std::vector<int>& order) {
   const Shape& in = x.shape();

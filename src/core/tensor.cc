@@ -9,8 +9,12 @@
 
 namespace hearth {
 
-const char* DTypeName(DType dtype) { return dtype == DType::kFloat32 ? "float32" : "int64"; }
-int64_t DTypeSize(DType dtype) { return dtype == DType::kFloat32 ? 4 : 8; }
+const char* DTypeName(DType dtype) {
+  return dtype == DType::kFloat32 ? "float32" : "int64";
+}
+int64_t DTypeSize(DType dtype) {
+  return dtype == DType::kFloat32 ? 4 : 8;
+}
 
 Storage::Storage(int64_t bytes) : bytes_(bytes) {
   // aligned_alloc wants a multiple of the alignment; 64 bytes keeps AVX-512 loads aligned.
@@ -19,7 +23,9 @@ Storage::Storage(int64_t bytes) : bytes_(bytes) {
   HEARTH_CHECK_MSG(data_ != nullptr, absl::StrFormat("out of memory allocating %d bytes", bytes));
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() {
+  std::free(data_);
+}
 
 Tensor Tensor::Empty(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
@@ -35,7 +41,9 @@ Tensor Tensor::Zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
-Tensor Tensor::Ones(const Shape& shape) { return Full(shape, 1.0f); }
+Tensor Tensor::Ones(const Shape& shape) {
+  return Full(shape, 1.0f);
+}
 
 Tensor Tensor::Full(const Shape& shape, float value) {
   Tensor t = Empty(shape);
@@ -101,7 +109,7 @@ Tensor Tensor::Clone() const {
   return t;
 }
 
-void Tensor::CopyFrom(const Tensor& src) {
+void Tensor::CopyFrom(const Tensor& src) const {
   HEARTH_CHECK_MSG(src.numel() == numel() && src.dtype() == dtype(),
                    absl::StrFormat("CopyFrom: %s %s into %s %s", src.shape().ToString(),
                                    DTypeName(src.dtype()), shape().ToString(), DTypeName(dtype())));
@@ -109,7 +117,7 @@ void Tensor::CopyFrom(const Tensor& src) {
     std::memmove(raw(), src.raw(), static_cast<size_t>(numel() * DTypeSize(dtype())));
 }
 
-void Tensor::Fill(float value) {
+void Tensor::Fill(float value) const {
   HEARTH_CHECK_MSG(dtype() == DType::kFloat32, "Fill() needs a float32 tensor");
   float* p = f32();
   for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = value;
@@ -151,14 +159,16 @@ void AppendValues(const Tensor& t, int axis, int64_t& index, std::string& out, i
 
 std::string Tensor::ToString() const {
   if (!defined()) return "Tensor(undefined)";
-  std::string out = absl::StrFormat("Tensor(shape=%s, dtype=%s, ", shape().ToString(),
-                                    DTypeName(dtype()));
+  std::string out =
+      absl::StrFormat("Tensor(shape=%s, dtype=%s, ", shape().ToString(), DTypeName(dtype()));
   int64_t index = 0, budget = 64;
   AppendValues(*this, 0, index, out, budget);
   return out + ")";
 }
 
-Tensor Variable(float value) { return Tensor::Scalar(value).set_requires_grad(true); }
+Tensor Variable(float value) {
+  return Tensor::Scalar(value).set_requires_grad(true);
+}
 
 Tensor Variable(const Tensor& initial) {
   Tensor t = initial.Clone();

@@ -39,7 +39,9 @@ Tensor Linear::Forward(const Tensor& x) {
   return linear(x.rank() == 2 ? x : flatten(x), weight_, bias_);
 }
 
-std::string Linear::Describe() const { return absl::StrFormat("Linear(%d -> %d)", in_, out_); }
+std::string Linear::Describe() const {
+  return absl::StrFormat("Linear(%d -> %d)", in_, out_);
+}
 
 absl::StatusOr<Shape> Linear::OutputShape(const Shape& input) const {
   if (input.rank() != 2 || input[1] != in_)
@@ -56,7 +58,9 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int kernel_size, Gener
   if (bias) bias_ = RegisterParameter("bias", Tensor::Zeros(Shape{out_channels}));
 }
 
-Tensor Conv2d::Forward(const Tensor& x) { return conv2d(x, weight_, bias_, options_); }
+Tensor Conv2d::Forward(const Tensor& x) {
+  return conv2d(x, weight_, bias_, options_);
+}
 
 std::string Conv2d::Describe() const {
   return absl::StrFormat("Conv2d(%d -> %d, kernel=%d, stride=%d, padding=%d)", in_, out_, kernel_,
@@ -70,15 +74,20 @@ absl::StatusOr<Shape> Conv2d::OutputShape(const Shape& in) const {
   if (h < kernel_ || w < kernel_)
     return ShapeError(Describe(), in,
                       absl::StrFormat("padded height and width of at least %d", kernel_));
-  return Shape{in[0], out_, (h - kernel_) / options_.stride + 1, (w - kernel_) / options_.stride + 1};
+  return Shape{in[0], out_, (h - kernel_) / options_.stride + 1,
+               (w - kernel_) / options_.stride + 1};
 }
 
-std::string MaxPool2d::Describe() const { return PoolDescription("MaxPool2d", options_); }
+std::string MaxPool2d::Describe() const {
+  return PoolDescription("MaxPool2d", options_);
+}
 absl::StatusOr<Shape> MaxPool2d::OutputShape(const Shape& input) const {
   return PoolOutputShape(Describe(), input, options_);
 }
 
-std::string AvgPool2d::Describe() const { return PoolDescription("AvgPool2d", options_); }
+std::string AvgPool2d::Describe() const {
+  return PoolDescription("AvgPool2d", options_);
+}
 absl::StatusOr<Shape> AvgPool2d::OutputShape(const Shape& input) const {
   return PoolOutputShape(Describe(), input, options_);
 }
@@ -90,25 +99,35 @@ absl::StatusOr<Shape> Flatten::OutputShape(const Shape& input) const {
 
 Tensor ActivationLayer::Forward(const Tensor& x) {
   switch (kind_) {
-    case Activation::kReLU: return relu(x);
-    case Activation::kSigmoid: return sigmoid(x);
-    case Activation::kTanh: return tanh(x);
-    case Activation::kSoftmax: return softmax(x);
+    case Activation::kReLU:
+      return relu(x);
+    case Activation::kSigmoid:
+      return sigmoid(x);
+    case Activation::kTanh:
+      return tanh(x);
+    case Activation::kSoftmax:
+      return softmax(x);
   }
   return x;
 }
 
 std::string ActivationLayer::Describe() const {
   switch (kind_) {
-    case Activation::kReLU: return "ReLU";
-    case Activation::kSigmoid: return "Sigmoid";
-    case Activation::kTanh: return "Tanh";
-    case Activation::kSoftmax: return "Softmax";
+    case Activation::kReLU:
+      return "ReLU";
+    case Activation::kSigmoid:
+      return "Sigmoid";
+    case Activation::kTanh:
+      return "Tanh";
+    case Activation::kSoftmax:
+      return "Softmax";
   }
   return "Activation";
 }
 
-std::string Dropout::Describe() const { return absl::StrFormat("Dropout(p=%g)", p_); }
+std::string Dropout::Describe() const {
+  return absl::StrFormat("Dropout(p=%g)", p_);
+}
 
 Sequential& Sequential::Add(std::unique_ptr<Module> layer) {
   layers_.push_back(RegisterModule(std::to_string(layers_.size()), std::move(layer)));

@@ -5,7 +5,9 @@
 
 namespace hearth {
 
-ParameterSet::ParameterSet(const Module& module) : params_(module.NamedParameters()) { Bind(); }
+ParameterSet::ParameterSet(const Module& module) : params_(module.NamedParameters()) {
+  Bind();
+}
 
 ParameterSet::ParameterSet(std::vector<NamedTensor> parameters) : params_(std::move(parameters)) {
   Bind();
@@ -37,6 +39,8 @@ void ParameterSet::Bind() {
   }
 }
 
-void ParameterSet::ZeroGrads() { flat_grads_.Fill(0.0f); }
+void ParameterSet::ZeroGrads() {
+  flat_grads_.Fill(0.0f);
+}
 
 }  // namespace hearth

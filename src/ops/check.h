@@ -22,8 +22,9 @@ inline void RequireRank(const char* op, const Tensor& t, int rank, const char* w
 // Normalises a possibly negative axis.
 inline int Axis(const char* op, const Tensor& t, int axis) {
   const int a = axis < 0 ? axis + t.rank() : axis;
-  HEARTH_CHECK_MSG(a >= 0 && a < t.rank(), absl::StrFormat("%s: axis %d is out of range for shape %s",
-                                                           op, axis, t.shape().ToString()));
+  HEARTH_CHECK_MSG(
+      a >= 0 && a < t.rank(),
+      absl::StrFormat("%s: axis %d is out of range for shape %s", op, axis, t.shape().ToString()));
   return a;
 }
 

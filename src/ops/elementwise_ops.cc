@@ -57,19 +57,33 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return BinaryFrontEnd(OpCode::kDiv, kernels::Binary::kDiv, a, b);
 }
 
-Tensor neg(const Tensor& x) { return UnaryFrontEnd(OpCode::kNeg, kernels::Unary::kNeg, x); }
-Tensor exp(const Tensor& x) { return UnaryFrontEnd(OpCode::kExp, kernels::Unary::kExp, x); }
-Tensor log(const Tensor& x) { return UnaryFrontEnd(OpCode::kLog, kernels::Unary::kLog, x); }
-Tensor sqrt(const Tensor& x) { return UnaryFrontEnd(OpCode::kSqrt, kernels::Unary::kSqrt, x); }
+Tensor neg(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kNeg, kernels::Unary::kNeg, x);
+}
+Tensor exp(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kExp, kernels::Unary::kExp, x);
+}
+Tensor log(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kLog, kernels::Unary::kLog, x);
+}
+Tensor sqrt(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kSqrt, kernels::Unary::kSqrt, x);
+}
 Tensor square(const Tensor& x) {
   return UnaryFrontEnd(OpCode::kSquare, kernels::Unary::kSquare, x);
 }
-Tensor abs(const Tensor& x) { return UnaryFrontEnd(OpCode::kAbs, kernels::Unary::kAbs, x); }
-Tensor relu(const Tensor& x) { return UnaryFrontEnd(OpCode::kRelu, kernels::Unary::kRelu, x); }
+Tensor abs(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kAbs, kernels::Unary::kAbs, x);
+}
+Tensor relu(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kRelu, kernels::Unary::kRelu, x);
+}
 Tensor sigmoid(const Tensor& x) {
   return UnaryFrontEnd(OpCode::kSigmoid, kernels::Unary::kSigmoid, x);
 }
-Tensor tanh(const Tensor& x) { return UnaryFrontEnd(OpCode::kTanh, kernels::Unary::kTanh, x); }
+Tensor tanh(const Tensor& x) {
+  return UnaryFrontEnd(OpCode::kTanh, kernels::Unary::kTanh, x);
+}
 
 Tensor pow(const Tensor& x, float exponent) {
   RequireFloat("pow", x);
@@ -91,18 +105,44 @@ Tensor clamp(const Tensor& x, float lo, float hi) {
   return r;
 }
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, float b) { return add(a, Tensor::Scalar(b)); }
-Tensor operator-(const Tensor& a, float b) { return sub(a, Tensor::Scalar(b)); }
-Tensor operator*(const Tensor& a, float b) { return mul(a, Tensor::Scalar(b)); }
-Tensor operator/(const Tensor& a, float b) { return div(a, Tensor::Scalar(b)); }
-Tensor operator+(float a, const Tensor& b) { return add(Tensor::Scalar(a), b); }
-Tensor operator-(float a, const Tensor& b) { return sub(Tensor::Scalar(a), b); }
-Tensor operator*(float a, const Tensor& b) { return mul(Tensor::Scalar(a), b); }
-Tensor operator/(float a, const Tensor& b) { return div(Tensor::Scalar(a), b); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator-(const Tensor& x) {
+  return neg(x);
+}
+Tensor operator+(const Tensor& a, float b) {
+  return add(a, Tensor::Scalar(b));
+}
+Tensor operator-(const Tensor& a, float b) {
+  return sub(a, Tensor::Scalar(b));
+}
+Tensor operator*(const Tensor& a, float b) {
+  return mul(a, Tensor::Scalar(b));
+}
+Tensor operator/(const Tensor& a, float b) {
+  return div(a, Tensor::Scalar(b));
+}
+Tensor operator+(float a, const Tensor& b) {
+  return add(Tensor::Scalar(a), b);
+}
+Tensor operator-(float a, const Tensor& b) {
+  return sub(Tensor::Scalar(a), b);
+}
+Tensor operator*(float a, const Tensor& b) {
+  return mul(Tensor::Scalar(a), b);
+}
+Tensor operator/(float a, const Tensor& b) {
+  return div(Tensor::Scalar(a), b);
+}
 
 }  // namespace hearth

@@ -18,7 +18,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const bool shared_b = b.rank() == 2;
   if (!shared_b) {
     HEARTH_CHECK_MSG(a.rank() == b.rank(), mismatch());
-    for (int d = 0; d < a.rank() - 2; ++d) HEARTH_CHECK_MSG(a.shape()[d] == b.shape()[d], mismatch());
+    for (int d = 0; d < a.rank() - 2; ++d)
+      HEARTH_CHECK_MSG(a.shape()[d] == b.shape()[d], mismatch());
   }
   const int64_t m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
   Shape out_shape = a.shape();

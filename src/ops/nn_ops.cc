@@ -37,14 +37,16 @@ kernels::Window2d PoolWindow(const char* op, const Tensor& x, const Pool2dOption
   g.oh = (g.h + 2 * g.pad - g.kh) / stride + 1;
   g.ow = (g.w + 2 * g.pad - g.kw) / stride + 1;
   HEARTH_CHECK_MSG(g.h + 2 * g.pad >= g.kh && g.w + 2 * g.pad >= g.kw,
-                   absl::StrFormat("%s: kernel %d is larger than the padded input %s", op,
-                                   o.kernel, x.shape().ToString()));
+                   absl::StrFormat("%s: kernel %d is larger than the padded input %s", op, o.kernel,
+                                   x.shape().ToString()));
   return g;
 }
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int axis) { return SoftmaxFrontEnd(OpCode::kSoftmax, x, axis); }
+Tensor softmax(const Tensor& x, int axis) {
+  return SoftmaxFrontEnd(OpCode::kSoftmax, x, axis);
+}
 Tensor log_softmax(const Tensor& x, int axis) {
   return SoftmaxFrontEnd(OpCode::kLogSoftmax, x, axis);
 }
@@ -54,13 +56,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   RequireFloat("conv2d", weight);
   ops_internal::RequireRank("conv2d", x, 4, "input (NCHW)");
   ops_internal::RequireRank("conv2d", weight, 4, "weight [C_out, C_in, KH, KW]");
-  HEARTH_CHECK_MSG(x.dim(1) == weight.dim(1),
-                   absl::StrFormat("conv2d: input %s has %d channels but weight %s expects %d",
-                                   x.shape().ToString(), x.dim(1), weight.shape().ToString(),
-                                   weight.dim(1)));
-  HEARTH_CHECK_MSG(options.stride > 0 && options.padding >= 0,
-                   absl::StrFormat("conv2d: invalid stride %d or padding %d", options.stride,
-                                   options.padding));
+  HEARTH_CHECK_MSG(
+      x.dim(1) == weight.dim(1),
+      absl::StrFormat("conv2d: input %s has %d channels but weight %s expects %d",
+                      x.shape().ToString(), x.dim(1), weight.shape().ToString(), weight.dim(1)));
+  HEARTH_CHECK_MSG(
+      options.stride > 0 && options.padding >= 0,
+      absl::StrFormat("conv2d: invalid stride %d or padding %d", options.stride, options.padding));
   kernels::Window2d g{};
   g.n = x.dim(0), g.c = x.dim(1), g.h = x.dim(2), g.w = x.dim(3);
   g.kh = weight.dim(2), g.kw = weight.dim(3);

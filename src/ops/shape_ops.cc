@@ -14,8 +14,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   int64_t known = 1;
   for (int d = 0; d < target.rank(); ++d) {
     if (target[d] == -1) {
-      HEARTH_CHECK_MSG(infer < 0, absl::StrFormat("reshape: more than one -1 in %s",
-                                                  shape.ToString()));
+      HEARTH_CHECK_MSG(infer < 0,
+                       absl::StrFormat("reshape: more than one -1 in %s", shape.ToString()));
       infer = d;
     } else {
       known *= target[d];

@@ -80,7 +80,8 @@ TEST_F(OpGradientTest, Matmul) {
   ExpectGradientsMatch([](auto& in) { return matmul(in[0], in[1]); }, {Rand({3, 4}), Rand({4, 5})});
   ExpectGradientsMatch([](auto& in) { return matmul(in[0], in[1]); },
                        {Rand({2, 3, 4}), Rand({2, 4, 2})});
-  ExpectGradientsMatch([](auto& in) { return matmul(in[0], in[1]); }, {Rand({2, 3, 4}), Rand({4, 2})});
+  ExpectGradientsMatch([](auto& in) { return matmul(in[0], in[1]); },
+                       {Rand({2, 3, 4}), Rand({4, 2})});
 }
 
 TEST_F(OpGradientTest, Linear) {
@@ -111,10 +112,12 @@ TEST_F(OpGradientTest, ShapeOps) {
 TEST_F(OpGradientTest, Conv2d) {
   ExpectGradientsMatch([](auto& in) { return conv2d(in[0], in[1], in[2]); },
                        {Rand({2, 2, 5, 5}), Rand({3, 2, 3, 3}), Rand({3})});
-  ExpectGradientsMatch([](auto& in) { return conv2d(in[0], in[1], in[2], {.stride = 2, .padding = 1}); },
-                       {Rand({1, 2, 6, 5}), Rand({2, 2, 3, 3}), Rand({2})});
-  ExpectGradientsMatch([](auto& in) { return conv2d(in[0], in[1], Tensor(), {.stride = 1, .padding = 2}); },
-                       {Rand({1, 1, 4, 4}), Rand({2, 1, 5, 5})});
+  ExpectGradientsMatch(
+      [](auto& in) { return conv2d(in[0], in[1], in[2], {.stride = 2, .padding = 1}); },
+      {Rand({1, 2, 6, 5}), Rand({2, 2, 3, 3}), Rand({2})});
+  ExpectGradientsMatch(
+      [](auto& in) { return conv2d(in[0], in[1], Tensor(), {.stride = 1, .padding = 2}); },
+      {Rand({1, 1, 4, 4}), Rand({2, 1, 5, 5})});
 }
 
 TEST_F(OpGradientTest, Pooling) {
@@ -122,11 +125,13 @@ TEST_F(OpGradientTest, Pooling) {
   Tensor x = Tensor::Empty({2, 2, 4, 6});
   for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = static_cast<float>((i * 37) % 101) * 0.05f;
   ExpectGradientsMatch([](auto& in) { return max_pool2d(in[0]); }, {x}, 1e-3);
-  ExpectGradientsMatch([](auto& in) { return max_pool2d(in[0], {.kernel = 3, .stride = 2, .padding = 1}); },
-                       {x}, 1e-3);
+  ExpectGradientsMatch(
+      [](auto& in) { return max_pool2d(in[0], {.kernel = 3, .stride = 2, .padding = 1}); }, {x},
+      1e-3);
   ExpectGradientsMatch([](auto& in) { return avg_pool2d(in[0]); }, {Rand({2, 2, 4, 6})});
-  ExpectGradientsMatch([](auto& in) { return avg_pool2d(in[0], {.kernel = 3, .stride = 1, .padding = 1}); },
-                       {Rand({1, 2, 4, 4})});
+  ExpectGradientsMatch(
+      [](auto& in) { return avg_pool2d(in[0], {.kernel = 3, .stride = 1, .padding = 1}); },
+      {Rand({1, 2, 4, 4})});
 }
 
 TEST_F(OpGradientTest, Dropout) {

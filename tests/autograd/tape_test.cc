@@ -1,8 +1,8 @@
 // GradientTape semantics: what is recorded, gradient hooks, persistence and memory.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 #include "hearth/autograd.h"
 #include "hearth/nn.h"
@@ -106,7 +106,9 @@ TEST(TapeTest, NonPersistentTapeFreesIntermediates) {
 TEST(TapeTest, GradientIntoWritesArenaAndReportsReadyInReverseOrder) {
   Generator rng(3);
   Sequential model;
-  model.Emplace<Linear>(4, 8, rng).Emplace<ActivationLayer>(Activation::kReLU).Emplace<Linear>(8, 2, rng);
+  model.Emplace<Linear>(4, 8, rng)
+      .Emplace<ActivationLayer>(Activation::kReLU)
+      .Emplace<Linear>(8, 2, rng);
   ParameterSet params(model);
   Tensor x = Tensor::Full({5, 4}, 0.5f);
   std::vector<int> ready;
@@ -147,7 +149,9 @@ int64_t ResidentKilobytes() {
 TEST(TapeTest, MemoryStaysFlatOver10000TrainingSteps) {
   Generator rng(5);
   Sequential model;
-  model.Emplace<Linear>(16, 32, rng).Emplace<ActivationLayer>(Activation::kReLU).Emplace<Linear>(32, 4, rng);
+  model.Emplace<Linear>(16, 32, rng)
+      .Emplace<ActivationLayer>(Activation::kReLU)
+      .Emplace<Linear>(32, 4, rng);
   ParameterSet params(model);
   Tensor x = Tensor::Full({8, 16}, 0.1f);
   Tensor labels = Tensor::FromInt64({0, 1, 2, 3, 0, 1, 2, 3}, {8});

@@ -25,7 +25,8 @@ inline Tensor RandomTensor(const Shape& shape, Generator& rng, float lo = -1.0f,
 }
 
 // Sum of f(inputs) weighted by `weights`, in double for accurate differences.
-inline double WeightedOutput(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& weights) {
+inline double WeightedOutput(const Fn& f, const std::vector<Tensor>& inputs,
+                             const Tensor& weights) {
   NoGradGuard no_grad;
   Tensor out = f(inputs);
   double total = 0.0;
