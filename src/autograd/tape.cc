@@ -1,6 +1,9 @@
 // GradientTape: records ops in execution order and walks them backwards.
+#include <algorithm>
 #include <atomic>
+#include <functional>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "autograd/tape.h"
 #include "hearth/autograd.h"
@@ -10,6 +13,9 @@ namespace hearth {
 namespace {
 
 thread_local TapeImpl* active_tape = nullptr;
+// Node buffers are recycled across tapes: a training loop creates one tape per step, and a fresh
+// multi-kilobyte allocation each time would cost more than a small op.
+thread_local std::vector<std::vector<Node>> spare_node_buffers;
 thread_local bool grad_disabled = false;
 std::atomic<uint64_t> next_tape_id{1};
 
@@ -58,13 +64,19 @@ Node* Record(OpCode op, std::initializer_list<Tensor> inputs, const Tensor& outp
 GradientTape::GradientTape(bool persistent) : impl_(std::make_unique<TapeImpl>()) {
   impl_->id = next_tape_id.fetch_add(1, std::memory_order_relaxed);
   impl_->persistent = persistent;
-  impl_->nodes.reserve(64);
+  if (!spare_node_buffers.empty()) {
+    impl_->nodes = std::move(spare_node_buffers.back());
+    spare_node_buffers.pop_back();
+  }
   previous_ = active_tape;
   active_tape = impl_.get();
 }
 
 GradientTape::~GradientTape() {
   if (active_tape == impl_.get()) active_tape = previous_;
+  impl_->nodes.clear();
+  if (impl_->nodes.capacity() > 0 && spare_node_buffers.size() < 4)
+    spare_node_buffers.push_back(std::move(impl_->nodes));
 }
 
 void GradientTape::watch(const Tensor& t) {
@@ -110,7 +122,7 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
   grad_disabled = true;
 
   const int num_sources = static_cast<int>(sources.size());
-  std::vector<GradSink> sinks(num_sources);
+  absl::InlinedVector<GradSink, 8> sinks(num_sources);
   for (int i = 0; i < num_sources; ++i) {
     TensorImpl* s = sources[i].impl();
     HEARTH_CHECK_MSG(s->grad_slot < 0, absl::StrFormat("gradient: source %d is listed twice", i));
@@ -120,10 +132,10 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
 
   const int num_nodes = static_cast<int>(tape.nodes.size());
   // needed[k]: node k depends on a source, so its inputs may need gradients.
-  std::vector<uint8_t> needed(num_nodes, 0);
+  absl::InlinedVector<uint8_t, 32> needed(num_nodes, 0);
   // The earliest node that reads each source: once the backward walk has passed it, the source's
   // gradient is final.
-  std::vector<int32_t> first_use(num_sources, num_nodes);
+  absl::InlinedVector<int32_t, 8> first_use(num_sources, num_nodes);
   for (int k = 0; k < num_nodes; ++k) {
     const Node& node = tape.nodes[k];
     for (int j = 0; j < node.num_inputs; ++j) {
@@ -137,10 +149,13 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
       if (p >= 0 && needed[p]) needed[k] = 1;
     }
   }
-  std::vector<std::vector<int>> ready_after(num_nodes + 1);
-  for (int i = 0; i < num_sources; ++i) ready_after[first_use[i]].push_back(i);
+  // Sources ordered by the node after which they become final, latest first.
+  absl::InlinedVector<std::pair<int32_t, int>, 8> ready_order(num_sources);
+  for (int i = 0; i < num_sources; ++i) ready_order[i] = {first_use[i], i};
+  std::sort(ready_order.begin(), ready_order.end(), std::greater<>());
+  size_t next_ready = 0;
 
-  std::vector<GradSink> node_grads(num_nodes);
+  absl::InlinedVector<GradSink, 16> node_grads(num_nodes);
   const TensorImpl* t = target.impl();
   const int32_t target_node = ProducerOn(t, &tape);
   if (t->grad_slot >= 0) {
@@ -149,10 +164,12 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
     node_grads[target_node].Add(Tensor::Ones(target.shape()));
   }
 
+  const bool has_hook = on_ready && *on_ready;
   auto report_ready = [&](int k) {
-    for (int i : ready_after[k]) {
+    for (; next_ready < ready_order.size() && ready_order[next_ready].first == k; ++next_ready) {
+      const int i = ready_order[next_ready].second;
       sinks[i].FinishUnwritten();
-      if (on_ready && *on_ready) (*on_ready)(i);
+      if (has_hook) (*on_ready)(i);
     }
   };
   report_ready(num_nodes);  // sources no op reads are final (zero) from the start
@@ -188,8 +205,7 @@ void GradientTape::Backward(const Tensor& target, const std::vector<Tensor>& sou
   grad_disabled = was_disabled;
   if (!tape.persistent) {
     tape.consumed = true;
-    tape.nodes.clear();
-    tape.nodes.shrink_to_fit();
+    tape.nodes.clear();  // frees the intermediates; the buffer itself is recycled
   }
 }
 

@@ -41,12 +41,6 @@ Tensor Permute(const Tensor& x, const std::vector<int>& order);
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Sets how many threads BLAS may use (1 in each worker of a data-parallel job).
-void SetBlasThreads(int threads);
-int BlasThreads();
-// The OpenBLAS kernel in use, e.g. "Haswell" or "SkylakeX" (see docs/performance.md).
-const char* BlasCoreName();
-
 }  // namespace hearth::kernels
 
 namespace hearth::kernels {

@@ -17,6 +17,10 @@ int64_t DTypeSize(DType dtype) {
 }
 
 Storage::Storage(int64_t bytes) : bytes_(bytes) {
+  if (bytes <= kInlineBytes) {
+    data_ = inline_;
+    return;
+  }
   // aligned_alloc wants a multiple of the alignment; 64 bytes keeps AVX-512 loads aligned.
   const size_t rounded = static_cast<size_t>((bytes + 63) / 64 * 64);
   data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
@@ -24,7 +28,7 @@ Storage::Storage(int64_t bytes) : bytes_(bytes) {
 }
 
 Storage::~Storage() {
-  std::free(data_);
+  if (data_ != inline_) std::free(data_);
 }
 
 Tensor Tensor::Empty(const Shape& shape, DType dtype) {

@@ -1,0 +1,55 @@
+// The in-memory dataset every reader returns, and the options the array readers share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/status.h"
+#include "hearth/tensor.h"
+
+namespace hearth {
+
+// Examples along the first axis of `features` and, when present, of `labels`.
+struct Dataset {
+  // float32 [N, ...feature dims].
+  Tensor features;
+  // int64 [N] class ids (classification), float32 [N] or [N, k] targets (regression), or
+  // undefined when the data has no labels (clustering, predict).
+  Tensor labels;
+  // class id -> the label text it came from, when the labels were strings; empty when they were
+  // integers already. A model saves this so predictions can be reported as the original strings.
+  std::vector<std::string> class_names;
+
+  int64_t size() const { return features.defined() ? features.dim(0) : 0; }
+};
+
+enum class LabelKind : uint8_t {
+  kNone,            // no labels
+  kClassification,  // int64 class ids
+  kRegression,      // float32 targets
+};
+
+// Records [begin, begin + count) of a file; count -1 means "to the end". A rank of a distributed
+// job reads only its own range.
+struct RowRange {
+  int64_t begin = 0;
+  int64_t count = -1;
+};
+
+// Options for the readers that take features and labels from two array files (IDX, .npy).
+struct ArrayReadOptions {
+  RowRange rows;
+  // kClassification reads integer labels as int64; kRegression reads any labels as float32.
+  LabelKind label_kind = LabelKind::kClassification;
+  // When > 0, every classification label must lie in [0, num_classes).
+  int64_t num_classes = 0;
+};
+
+// INVALID_ARGUMENT naming `source` and the first record whose int64 label is outside
+// [0, num_classes). `first_record` is the file's record number of labels[0] (a slice's begin).
+Status CheckLabelRange(const Tensor& labels, int64_t num_classes, std::string_view source,
+                       int64_t first_record = 0);
+
+}  // namespace hearth

@@ -1,0 +1,180 @@
+// The order in which a job visits its examples: per-epoch permutations sharded across ranks
+// (PyTorch DistributedSampler semantics), batches of indices, gathering rows into batch tensors,
+// a resumable DataLoader, and a seeded train/validation split.
+//
+//   Sampler sampler(train.size(), /*seed=*/42, /*shuffle=*/true, comm.rank(), comm.size());
+//   HEARTH_ASSIGN_OR_RETURN(DataLoader loader, DataLoader::Create(train, sampler, 64));
+//   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+//     loader.Reset(epoch);
+//     Batch batch;
+//     while (loader.Next(&batch)) Step(batch.features, batch.labels);
+//   }
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "hearth/data/dataset.h"
+#include "hearth/status.h"
+#include "hearth/tensor.h"
+
+namespace hearth {
+
+// Which examples rank `rank` of `world_size` visits in each epoch, and in what order.
+//
+// Epoch e's permutation of [0, num_examples) is a Fisher-Yates shuffle driven by a Generator
+// seeded with a mix of (seed, e): the same on every rank, different from epoch to epoch, and a
+// pure function of (seed, e), so resuming needs only the epoch number. Without `shuffle` it is
+// the identity.
+//
+// Every rank gets the same number of examples, num_samples(), so all ranks take the same number
+// of steps and their collectives line up:
+//   - drop_last: the permutation is cut to world_size * floor(N / world_size); the tail that does
+//     not divide evenly (fewer than world_size examples, different ones each epoch) is skipped.
+//   - otherwise: it is padded to world_size * ceil(N / world_size) by wrapping around to its
+//     start (repeating it if needed), exactly as PyTorch's DistributedSampler does. Up to
+//     world_size - 1 examples are then seen twice per epoch.
+//
+// Rank r takes positions r, r + world_size, r + 2 * world_size, ... of the (cut or padded)
+// permutation, as DistributedSampler does, rather than a contiguous block: the wrapped-around
+// duplicates sit at the end, so striding gives each rank at most one of them instead of piling
+// them all on the last rank, and without shuffling each rank still sees a spread of the file
+// rather than one region of it (files are often sorted by class).
+class Sampler {
+ public:
+  // HEARTH_CHECKs its arguments (num_examples >= 0, 0 <= rank < world_size): they come from the
+  // dataset and the communicator. Use Create() for values a user typed.
+  Sampler(int64_t num_examples, uint64_t seed, bool shuffle, int rank = 0, int world_size = 1,
+          bool drop_last = false);
+  // InvalidArgument for bad arguments, and for drop_last with fewer examples than ranks (every
+  // rank would get nothing).
+  static StatusOr<Sampler> Create(int64_t num_examples, uint64_t seed, bool shuffle, int rank = 0,
+                                  int world_size = 1, bool drop_last = false);
+
+  // The full permutation of epoch `epoch` (length num_examples()), identical on every rank.
+  std::vector<int64_t> Permutation(int64_t epoch) const;
+  // This rank's examples for epoch `epoch`, in visiting order (length num_samples()).
+  std::vector<int64_t> EpochIndices(int64_t epoch) const;
+
+  int64_t num_examples() const { return num_examples_; }
+  // Examples per rank per epoch (the same on every rank).
+  int64_t num_samples() const { return num_samples_; }
+  // num_samples() * world_size(): examples visited per epoch by all ranks together.
+  int64_t total_size() const { return num_samples_ * world_size_; }
+  uint64_t seed() const { return seed_; }
+  bool shuffle() const { return shuffle_; }
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
+  bool drop_last() const { return drop_last_; }
+
+ private:
+  int64_t num_examples_;
+  uint64_t seed_;
+  bool shuffle_;
+  int rank_;
+  int world_size_;
+  bool drop_last_;
+  int64_t num_samples_;
+};
+
+// The seed of the Generator behind epoch `epoch` of a stream seeded with `seed` (splitmix64 of
+// both, so neighbouring seeds and epochs give unrelated permutations).
+uint64_t MixSeed(uint64_t seed, uint64_t epoch);
+
+// A uniformly random permutation of [0, n) (Fisher-Yates driven by Generator(seed)).
+std::vector<int64_t> RandomPermutation(int64_t n, uint64_t seed);
+
+// Number of batches of `batch_size` in `num_indices` indices: ceil, or floor with drop_last.
+int64_t NumBatches(int64_t num_indices, int64_t batch_size, bool drop_last);
+
+// Consecutive batches of `batch_size` indices; the last one is shorter unless drop_last drops it.
+// HEARTH_CHECKs batch_size > 0.
+std::vector<std::vector<int64_t>> MakeBatches(std::span<const int64_t> indices, int64_t batch_size,
+                                              bool drop_last = false);
+
+// Rows `rows` of `source` (any dtype, shape [N, ...]) as a new contiguous tensor
+// [rows.size(), ...]: one memcpy per row. InvalidArgument if `source` is a scalar or a row is
+// outside [0, N).
+StatusOr<Tensor> GatherRows(const Tensor& source, std::span<const int64_t> rows);
+// The same into an existing tensor of the right shape and dtype (no allocation).
+Status GatherRowsInto(const Tensor& source, std::span<const int64_t> rows, Tensor* out);
+
+// One batch of examples.
+struct Batch {
+  Tensor features;               // [B, ...]
+  Tensor labels;                 // [B] or [B, k]; undefined when the loader has no labels
+  std::vector<int64_t> indices;  // the examples' indices in the dataset
+  int64_t epoch = 0;
+  int64_t step = 0;  // index of this batch within the epoch, 0-based
+};
+
+// Batches of a rank's share of an in-memory dataset, epoch by epoch.
+//
+// A position is (epoch, step): Next() returns batch `step` of `epoch`. Because the sampler's order
+// is a pure function of (seed, epoch), saving position() in a checkpoint and calling
+// Seek(epoch, step) in a new process yields exactly the batches the old one would have produced.
+//
+// Each Next() allocates fresh batch tensors, so a batch stays valid after later calls.
+// Not thread-safe.
+class DataLoader {
+ public:
+  // `features` float32 [N, ...]; `labels` [N, ...] of any dtype, or undefined for none. The
+  // sampler must cover N examples. InvalidArgument for mismatched sizes or batch_size <= 0.
+  static StatusOr<DataLoader> Create(Tensor features, Tensor labels, Sampler sampler,
+                                     int64_t batch_size, bool drop_last = false);
+  static StatusOr<DataLoader> Create(const Dataset& data, Sampler sampler, int64_t batch_size,
+                                     bool drop_last = false);
+
+  // Starts epoch `epoch` from its first batch.
+  void Reset(int64_t epoch);
+  // Starts epoch `epoch` at batch `step` (0 <= step <= steps_per_epoch(); steps_per_epoch()
+  // means the epoch is already done). InvalidArgument otherwise: the values usually come from a
+  // checkpoint.
+  Status Seek(int64_t epoch, int64_t step);
+  // Fills `batch` with the next batch of the current epoch; false when the epoch is over.
+  bool Next(Batch* batch);
+
+  // Batches per epoch on this rank: the same on every rank.
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t epoch() const { return epoch_; }
+  // The step the next Next() returns: with epoch(), what a checkpoint saves to resume.
+  int64_t step() const { return step_; }
+  int64_t batch_size() const { return batch_size_; }
+  const Sampler& sampler() const { return sampler_; }
+
+ private:
+  DataLoader(Tensor features, Tensor labels, Sampler sampler, int64_t batch_size, bool drop_last);
+
+  Tensor features_;
+  Tensor labels_;
+  Sampler sampler_;
+  int64_t batch_size_;
+  bool drop_last_;
+  int64_t steps_per_epoch_;
+  int64_t epoch_ = 0;
+  int64_t step_ = 0;
+  std::vector<int64_t> order_;  // this rank's indices for epoch_
+};
+
+// A seeded train/validation split: the examples are shuffled with Generator(MixSeed(seed, ...))
+// and the first round(N * validation_fraction) of them are the validation set. Both lists are
+// returned sorted (the sampler reshuffles every epoch anyway, and sorted rows gather with better
+// locality); for a given (N, fraction, seed) the split is the same on every machine.
+struct SplitIndices {
+  std::vector<int64_t> train;
+  std::vector<int64_t> validation;
+};
+// InvalidArgument unless 0 <= validation_fraction < 1 and the training part is non-empty.
+StatusOr<SplitIndices> TrainValidationSplit(int64_t num_examples, double validation_fraction,
+                                            uint64_t seed);
+
+struct SplitDatasets {
+  Dataset train;
+  Dataset validation;
+};
+// The same split applied to a dataset (rows gathered; class_names copied to both).
+StatusOr<SplitDatasets> TrainValidationSplit(const Dataset& data, double validation_fraction,
+                                             uint64_t seed);
+
+}  // namespace hearth

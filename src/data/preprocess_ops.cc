@@ -1,0 +1,208 @@
+// Standardize, MinMax and Scale, and the table of all preprocessing ops.
+#include "data/preprocess_ops.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace hearth::data_internal {
+namespace {
+
+// The shape of one example: x's shape without the first (row) axis.
+Shape FeatureShape(const Tensor& x) {
+  Shape shape;
+  for (int i = 1; i < x.rank(); ++i) shape.push_back(x.dim(i));
+  return shape;
+}
+
+// "[*, 4]" for messages about feature shapes.
+std::string RowShapeString(const Shape& features) {
+  std::string out = "[*";
+  for (int64_t d : features) absl::StrAppend(&out, ", ", d);
+  return out + "]";
+}
+
+Status CheckFittedShape(const Tensor& x, const Tensor& stat) {
+  if (FeatureShape(x) != stat.shape()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("features have shape ", RowShapeString(FeatureShape(x)),
+                     " but the statistics were fitted on ", RowShapeString(stat.shape())));
+  }
+  return absl::OkStatus();
+}
+
+Status CheckFinite(const Tensor& x) {
+  const float* p = x.f32();
+  const int64_t per_row = x.dim(0) > 0 ? x.numel() / x.dim(0) : 1;
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) {
+    if (!std::isfinite(p[i])) {
+      return absl::InvalidArgumentError(absl::StrCat("row ", i / per_row, ", feature ", i % per_row,
+                                                     " is ", p[i],
+                                                     "; cannot fit on non-finite values"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// (x - offset) / divisor per feature: shared by Standardize and MinMax.
+Tensor ShiftAndDivide(const Tensor& x, const Tensor& offset, const Tensor& divisor, bool in_place) {
+  Tensor out = in_place ? x : Tensor::Empty(x.shape());
+  const int64_t rows = x.dim(0);
+  const int64_t per_row = offset.numel();
+  const float* in = x.f32();
+  const float* o = offset.f32();
+  const float* d = divisor.f32();
+  float* y = out.f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = in + r * per_row;
+    float* yr = y + r * per_row;
+    for (int64_t j = 0; j < per_row; ++j) yr[j] = (xr[j] - o[j]) / d[j];
+  }
+  return out;
+}
+
+// Both statistics float32 of one shape, finite, and the second positive.
+Status ValidateOffsetAndDivisor(const std::vector<NamedTensor>& stats) {
+  for (const NamedTensor& stat : stats) {
+    if (stat.tensor.dtype() != DType::kFloat32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(stat.name, ": expected float32, got ", DTypeName(stat.tensor.dtype())));
+    }
+  }
+  if (stats[0].tensor.shape() != stats[1].tensor.shape()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(stats[0].name, " has shape ", stats[0].tensor.shape().ToString(), " but ",
+                     stats[1].name, " has shape ", stats[1].tensor.shape().ToString()));
+  }
+  for (int s = 0; s < 2; ++s) {
+    const float* p = stats[s].tensor.f32();
+    for (int64_t i = 0, n = stats[s].tensor.numel(); i < n; ++i) {
+      if (!std::isfinite(p[i]) || (s == 1 && p[i] <= 0.0f)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            stats[s].name, "[", i, "] is ", p[i],
+            s == 1 ? "; expected a finite positive value" : "; expected a finite value"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<Tensor>> FitStandardize(const PreprocessStep&, const Tensor& x) {
+  HEARTH_RETURN_IF_ERROR(CheckFinite(x));
+  const int64_t rows = x.dim(0);
+  const int64_t per_row = x.numel() / rows;
+  // Double accumulators: 60k float32 rows would lose digits in a float sum.
+  std::vector<double> sum(static_cast<size_t>(per_row), 0.0);
+  std::vector<double> sq(static_cast<size_t>(per_row), 0.0);
+  const float* in = x.f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < per_row; ++j) sum[j] += in[r * per_row + j];
+  }
+  for (int64_t j = 0; j < per_row; ++j) sum[j] /= static_cast<double>(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < per_row; ++j) {
+      const double d = in[r * per_row + j] - sum[j];
+      sq[j] += d * d;
+    }
+  }
+  Tensor mean = Tensor::Empty(FeatureShape(x));
+  Tensor std = Tensor::Empty(FeatureShape(x));
+  const double n = static_cast<double>(rows);
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (int64_t j = 0; j < per_row; ++j) {
+    const double var = sq[j] / n;
+    // scikit-learn's test for a constant feature: a variance within rounding error of zero.
+    // Dividing by it would blow rounding noise up to arbitrary values.
+    const double bound = n * eps * var + (n * sum[j] * eps) * (n * sum[j] * eps);
+    const float s = static_cast<float>(std::sqrt(var));
+    mean.f32()[j] = static_cast<float>(sum[j]);
+    std.f32()[j] = (var <= bound || s == 0.0f) ? 1.0f : s;
+  }
+  return std::vector<Tensor>{mean, std};
+}
+
+StatusOr<Tensor> ApplyStandardize(const PreprocessStep&, const std::vector<Tensor>& stats,
+                                  const Tensor& x, bool in_place) {
+  HEARTH_RETURN_IF_ERROR(CheckFittedShape(x, stats[0]));
+  return ShiftAndDivide(x, stats[0], stats[1], in_place);
+}
+
+StatusOr<std::vector<Tensor>> FitMinMax(const PreprocessStep&, const Tensor& x) {
+  HEARTH_RETURN_IF_ERROR(CheckFinite(x));
+  const int64_t rows = x.dim(0);
+  const int64_t per_row = x.numel() / rows;
+  Tensor min = Tensor::Empty(FeatureShape(x));
+  Tensor range = Tensor::Empty(FeatureShape(x));
+  std::vector<float> max(x.f32(), x.f32() + per_row);
+  float* lo = min.f32();
+  std::copy(max.begin(), max.end(), lo);
+  const float* in = x.f32();
+  for (int64_t r = 1; r < rows; ++r) {
+    for (int64_t j = 0; j < per_row; ++j) {
+      lo[j] = std::min(lo[j], in[r * per_row + j]);
+      max[j] = std::max(max[j], in[r * per_row + j]);
+    }
+  }
+  for (int64_t j = 0; j < per_row; ++j) {
+    const float width = max[j] - lo[j];
+    if (!std::isfinite(width)) {
+      return absl::InvalidArgumentError(absl::StrCat("feature ", j, " spans [", lo[j], ", ", max[j],
+                                                     "], a range float32 cannot hold"));
+    }
+    // A constant feature maps to 0 instead of 0/0.
+    range.f32()[j] = width > 0.0f ? width : 1.0f;
+  }
+  return std::vector<Tensor>{min, range};
+}
+
+StatusOr<Tensor> ApplyMinMax(const PreprocessStep&, const std::vector<Tensor>& stats,
+                             const Tensor& x, bool in_place) {
+  HEARTH_RETURN_IF_ERROR(CheckFittedShape(x, stats[0]));
+  return ShiftAndDivide(x, stats[0], stats[1], in_place);
+}
+
+StatusOr<std::vector<Tensor>> FitNothing(const PreprocessStep&, const Tensor&) {
+  return std::vector<Tensor>{};
+}
+
+StatusOr<Tensor> ApplyScale(const PreprocessStep& step, const std::vector<Tensor>&, const Tensor& x,
+                            bool in_place) {
+  Tensor out = in_place ? x : Tensor::Empty(x.shape());
+  const float* in = x.f32();
+  float* y = out.f32();
+  const float factor = step.factor;
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) y[i] = in[i] * factor;
+  return out;
+}
+
+Status ValidateNothing(const PreprocessStep&, const std::vector<NamedTensor>&) {
+  return absl::OkStatus();
+}
+
+Status ValidateStandardizeOrMinMax(const PreprocessStep&, const std::vector<NamedTensor>& stats) {
+  return ValidateOffsetAndDivisor(stats);
+}
+
+// Indexed by PreprocessKind.
+constexpr PreprocessOp kOps[] = {
+    {"standardize",
+     {"mean", "std"},
+     2,
+     FitStandardize,
+     ApplyStandardize,
+     ValidateStandardizeOrMinMax},
+    {"minmax", {"min", "range"}, 2, FitMinMax, ApplyMinMax, ValidateStandardizeOrMinMax},
+    {"scale", {nullptr, nullptr}, 0, FitNothing, ApplyScale, ValidateNothing},
+    {"onehot", {"counts", "categories"}, 2, FitOneHot, ApplyOneHot, ValidateOneHot},
+};
+static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kOneHot) + 1,
+              "one op per PreprocessKind");
+
+}  // namespace
+
+const PreprocessOp& GetPreprocessOp(PreprocessKind kind) {
+  return kOps[static_cast<int>(kind)];
+}
+
+}  // namespace hearth::data_internal

@@ -1,0 +1,174 @@
+// Classification metrics (accuracy, macro/micro precision, recall, F1, log-loss). They share one
+// state layout: the C x C confusion counts, then the summed log-loss.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "metrics/metric_impl.h"
+
+namespace hearth::metrics_internal {
+namespace {
+
+// log(1 + exp(x)) without overflow.
+double Softplus(double x) {
+  return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
+}
+
+class ClassificationMetric final : public Metric {
+ public:
+  ClassificationMetric(std::string name, ClassificationKind kind, const MetricOptions& options)
+      : name_(std::move(name)), kind_(kind), options_(options), matrix_(options.num_classes) {}
+
+  std::string_view name() const override { return name_; }
+
+  Status Update(const Tensor& predictions, const Tensor& targets) override {
+    HEARTH_ASSIGN_OR_RETURN(std::span<const int64_t> labels, Ids(targets, name_, "labels"));
+    HEARTH_ASSIGN_OR_RETURN(const int64_t classes, ClassesOf(predictions));
+    StatusOr<std::vector<int64_t>> predicted =
+        PredictedClasses(predictions, options_.from_logits, classes);
+    if (!predicted.ok()) return Prefixed(predicted.status());
+    if (predicted->size() != labels.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s: %d predictions for %d labels", name_,
+                                                        predicted->size(), labels.size()));
+    }
+    double loss = 0;
+    if (kind_ == ClassificationKind::kLogLoss) {
+      if (predictions.dtype() != DType::kFloat32) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: expected float32 scores or probabilities, not class ids", name_));
+      }
+      // Computed before the counts change, so a bad label leaves the state untouched.
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] < 0 || labels[i] >= classes) break;  // Add() below reports it
+        loss += NegLogLikelihood(predictions, static_cast<int64_t>(i), labels[i]);
+      }
+    }
+    if (matrix_.num_classes() == 0) matrix_ = ConfusionMatrix(classes);
+    Status added = matrix_.Add(labels, *predicted);
+    if (!added.ok()) return Prefixed(added);
+    log_loss_sum_ += loss;
+    return absl::OkStatus();
+  }
+
+  StatusOr<double> Compute() const override {
+    if (matrix_.total() == 0) return NothingSeen(name_);
+    switch (kind_) {
+      case ClassificationKind::kAccuracy:
+      case ClassificationKind::kPrecisionMicro:
+      case ClassificationKind::kRecallMicro:
+      case ClassificationKind::kF1Micro:
+        return matrix_.Accuracy();
+      case ClassificationKind::kPrecisionMacro:
+        return matrix_.MacroPrecision();
+      case ClassificationKind::kRecallMacro:
+        return matrix_.MacroRecall();
+      case ClassificationKind::kF1Macro:
+        return matrix_.MacroF1();
+      case ClassificationKind::kLogLoss:
+        return log_loss_sum_ / matrix_.total();
+    }
+    return absl::InternalError("unreachable");
+  }
+
+  void Reset() override {
+    matrix_ = ConfusionMatrix(options_.num_classes);
+    log_loss_sum_ = 0;
+  }
+
+  std::vector<double> State() const override {
+    if (matrix_.num_classes() == 0) return {};
+    std::vector<double> state = matrix_.counts();
+    state.push_back(log_loss_sum_);
+    return state;
+  }
+
+  Status LoadState(std::span<const double> state) override {
+    // C * C + 1 values; C may still be unknown here (a rank that has seen nothing).
+    const auto c = static_cast<int64_t>(
+        std::llround(std::sqrt(std::max<double>(0.0, static_cast<double>(state.size()) - 1.0))));
+    const int64_t want = matrix_.num_classes() > 0 ? matrix_.num_classes() : c;
+    if (want == 0 || static_cast<int64_t>(state.size()) != want * want + 1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected a state of C * C + 1 values%s, got %d", name_,
+          matrix_.num_classes() > 0 ? absl::StrFormat(" with C = %d", matrix_.num_classes()) : "",
+          state.size()));
+    }
+    matrix_ = ConfusionMatrix(want);
+    std::copy(state.begin(), state.end() - 1, matrix_.mutable_counts().begin());
+    log_loss_sum_ = state.back();
+    return absl::OkStatus();
+  }
+
+ private:
+  // The number of classes the predictions imply, checked against what was declared or seen.
+  StatusOr<int64_t> ClassesOf(const Tensor& predictions) const {
+    const int64_t known = matrix_.num_classes();
+    if (!predictions.defined() || predictions.rank() < 1 || predictions.rank() > 2) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected scores [N, C], one score per example [N], or int64 class ids [N], got %s",
+          name_, predictions.defined() ? predictions.shape().ToString() : "no tensor"));
+    }
+    if (predictions.dtype() == DType::kInt64) {
+      if (known == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: class-id predictions need MetricOptions::num_classes", name_));
+      }
+      return known;
+    }
+    const int64_t cols = predictions.rank() == 2 ? predictions.dim(1) : 1;
+    const int64_t implied = cols == 1 ? 2 : cols;
+    if (known != 0 && known != implied) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: predictions %s imply %d classes, expected %d", name_,
+                          predictions.shape().ToString(), implied, known));
+    }
+    return implied;
+  }
+
+  // -log p(label) of example i, with p clipped to [eps, 1 - eps].
+  double NegLogLikelihood(const Tensor& predictions, int64_t i, int64_t label) const {
+    const float* p = predictions.f32();
+    const int64_t cols = predictions.rank() == 2 ? predictions.dim(1) : 1;
+    double log_p;
+    if (cols == 1) {
+      const double s = p[i];
+      if (options_.from_logits) {
+        log_p = label == 1 ? -Softplus(-s) : -Softplus(s);
+      } else {
+        log_p = std::log(std::max(label == 1 ? s : 1.0 - s, 0.0));
+      }
+    } else {
+      const float* row = p + i * cols;
+      if (options_.from_logits) {
+        const double top = *std::max_element(row, row + cols);
+        double sum = 0;
+        for (int64_t c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(row[c]) - top);
+        log_p = static_cast<double>(row[label]) - top - std::log(sum);
+      } else {
+        log_p = std::log(std::max(static_cast<double>(row[label]), 0.0));
+      }
+    }
+    const double eps = options_.log_loss_eps;
+    return -std::clamp(log_p, std::log(eps), std::log1p(-eps));
+  }
+
+  Status Prefixed(const Status& s) const {
+    return Status(s.code(), absl::StrFormat("%s: %s", name_, s.message()));
+  }
+
+  std::string name_;
+  ClassificationKind kind_;
+  MetricOptions options_;
+  ConfusionMatrix matrix_;
+  double log_loss_sum_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> MakeClassificationMetric(std::string name, ClassificationKind kind,
+                                                 const MetricOptions& options) {
+  return std::make_unique<ClassificationMetric>(std::move(name), kind, options);
+}
+
+}  // namespace hearth::metrics_internal
