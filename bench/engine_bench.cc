@@ -52,16 +52,20 @@ void Matmul(int n) {
   Tensor a = Tensor::Full({n, n}, 0.5f), b = Tensor::Full({n, n}, 0.25f);
   std::vector<float> c(static_cast<size_t>(n) * n);
   const int iters = std::max(3, 400000000 / (n * n * n));
-  const double raw = BestSeconds(
-      [&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.f32(), n, b.f32(),
-                    n, 0.0f, c.data(), n);
-      },
-      iters);
-  const double ours = BestSeconds([&] { Tensor out = matmul(a, b); }, iters);
+  // Rounds alternate between the two sides so that load from other processes hits both alike.
+  double raw = 1e30, ours = 1e30;
+  for (int round = 0; round < 5; ++round) {
+    raw = std::min(raw, BestSeconds(
+                            [&] {
+                              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+                                          a.f32(), n, b.f32(), n, 0.0f, c.data(), n);
+                            },
+                            iters, 1));
+    ours = std::min(ours, BestSeconds([&] { Tensor out = matmul(a, b); }, iters, 1));
+  }
   const double flops = 2.0 * n * n * n;
-  std::printf("matmul n=%d hearth_gflops=%.1f sgemm_gflops=%.1f ratio=%.3f\n", n, flops / ours / 1e9,
-              flops / raw / 1e9, raw / ours);
+  std::printf("matmul n=%d hearth_gflops=%.1f sgemm_gflops=%.1f ratio=%.3f\n", n,
+              flops / ours / 1e9, flops / raw / 1e9, raw / ours);
 }
 
 void MlpStep(int batch, const std::vector<int64_t>& dims, int iters) {
