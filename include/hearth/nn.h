@@ -39,6 +39,9 @@ class Module {
   std::vector<Tensor> Parameters() const;
   int64_t ParameterCount() const;
 
+  // Direct children, in registration order.
+  std::vector<Module*> Children() const;
+
   // Dropout and similar layers behave differently in training and evaluation.
   void Train(bool on = true);
   void Eval() { Train(false); }

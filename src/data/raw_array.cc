@@ -16,6 +16,8 @@ static_assert(std::endian::native == std::endian::little,
 
 // Bytes converted per read: large enough to amortise calls, small enough to stay in cache.
 constexpr int64_t kChunkBytes = 1 << 20;
+// The first allocation for data decompressed from gzip; it doubles as data arrives.
+constexpr int64_t kInitialGzipBytes = 64 << 20;
 // Arrays larger than this are certainly a corrupt header, not data.
 constexpr int64_t kMaxBytes = int64_t{1} << 52;
 
@@ -174,17 +176,29 @@ StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows)
   }
   HEARTH_RETURN_IF_ERROR(reader.Seek(array.data_offset + begin * record_bytes));
 
-  Tensor out = Tensor::Empty(shape, dtype);
   const int64_t total_elems = (end - begin) * record_elems;
+  const int64_t out_size = DTypeSize(dtype);
+  // A plain file's size vouches for the data, so its tensor is allocated whole. A gzip header
+  // vouches for nothing: a corrupt one could claim terabytes, so that storage grows only as
+  // decompressed data actually arrives.
+  int64_t capacity =
+      reader.plain_size() >= 0 ? total_elems : std::min(total_elems, kInitialGzipBytes / out_size);
+  auto storage = std::make_shared<Storage>(capacity * out_size);
   const bool same_layout =
       (dtype == DType::kFloat32 && array.type == ElemType::kFloat32 && !array.big_endian) ||
       (dtype == DType::kInt64 && array.type == ElemType::kInt64 && !array.big_endian);
   const int64_t chunk_elems = std::max<int64_t>(1, kChunkBytes / elem_size);
-  std::vector<unsigned char> buffer(same_layout ? 0 : static_cast<size_t>(chunk_elems * elem_size));
+  std::vector<unsigned char> buffer(static_cast<size_t>(same_layout ? 0 : chunk_elems * elem_size));
   for (int64_t done = 0; done < total_elems;) {
     const int64_t n = std::min(chunk_elems, total_elems - done);
-    void* dst = same_layout ? static_cast<char*>(out.raw()) + done * elem_size
-                            : static_cast<void*>(buffer.data());
+    if (done + n > capacity) {
+      capacity = std::min(total_elems, std::max(2 * capacity, done + n));
+      auto grown = std::make_shared<Storage>(capacity * out_size);
+      std::memcpy(grown->data(), storage->data(), static_cast<size_t>(done * out_size));
+      storage = std::move(grown);
+    }
+    char* out = static_cast<char*>(storage->data()) + done * out_size;
+    void* dst = same_layout ? static_cast<void*>(out) : static_cast<void*>(buffer.data());
     HEARTH_ASSIGN_OR_RETURN(int64_t got, reader.Read(dst, n * elem_size));
     if (got < n * elem_size) {
       return Truncated(array, num_records, record_bytes,
@@ -192,14 +206,14 @@ StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows)
     }
     if (!same_layout) {
       if (dtype == DType::kFloat32) {
-        Convert(array.type, buffer.data(), n, array.big_endian, out.f32() + done);
+        Convert(array.type, buffer.data(), n, array.big_endian, reinterpret_cast<float*>(out));
       } else {
-        Convert(array.type, buffer.data(), n, array.big_endian, out.i64() + done);
+        Convert(array.type, buffer.data(), n, array.big_endian, reinterpret_cast<int64_t*>(out));
       }
     }
     done += n;
   }
-  return out;
+  return Tensor::View(std::move(storage), 0, shape, dtype);
 }
 
 }  // namespace hearth::data_internal

@@ -42,6 +42,12 @@ int64_t Module::ParameterCount() const {
   return n;
 }
 
+std::vector<Module*> Module::Children() const {
+  std::vector<Module*> out;
+  for (const auto& [name, child] : children_) out.push_back(child.get());
+  return out;
+}
+
 void Module::Train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->Train(on);

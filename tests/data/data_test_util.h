@@ -59,7 +59,7 @@ inline std::string ReadBytes(const std::string& path) {
 
 // Writes `bytes` gzip-compressed, as a .gz fixture would be.
 inline void WriteGzFile(const std::string& path, const std::string& bytes) {
-  gzFile file = gzopen(path.c_str(), "wb");
+  gzFile file = gzopen(path.c_str(), "wb1");  // fastest level: tests need gzip, not size
   ASSERT_NE(file, nullptr) << path;
   ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())),
             static_cast<int>(bytes.size()));

@@ -190,6 +190,44 @@ TEST(DataIdxTest, TruncatedGzipStream) {
   EXPECT_EQ(images.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+std::string IdxHeader(uint8_t type, const std::vector<uint32_t>& dims) {
+  std::string header = {0, 0, static_cast<char>(type), static_cast<char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<char>(d >> shift));
+  }
+  return header;
+}
+
+TEST(DataIdxTest, LargeGzipFileGrowsItsStorage) {
+  // 82 MB of float32 output: more than the first allocation made for gzip data.
+  const uint32_t n = 20000, side = 32;
+  std::string bytes = IdxHeader(0x08, {n, side, side});
+  const size_t header = bytes.size();
+  bytes.resize(header + size_t{n} * side * side);
+  for (size_t i = 0; i < size_t{n} * side * side; ++i)
+    bytes[header + i] = static_cast<char>((i * 7) % 251);
+  data_testing::TempDir dir;
+  data_testing::WriteGzFile(dir.File("big.gz"), bytes);
+  auto images = ReadIdx(dir.File("big.gz"));
+  ASSERT_TRUE(images.ok()) << images.status();
+  EXPECT_EQ(images->shape(), (Shape{n, side, side}));
+  for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{16777215}, int64_t{16777216},
+                    int64_t{n} * side * side - 1}) {
+    EXPECT_EQ(images->f32()[i], static_cast<float>((i * 7) % 251)) << i;
+  }
+}
+
+TEST(DataIdxTest, GzipHeaderClaimingHugeDimsIsTruncatedNotOutOfMemory) {
+  // 2^31 records of 1 MiB: far more than any machine holds; the data ends after 10 bytes.
+  data_testing::TempDir dir;
+  data_testing::WriteGzFile(dir.File("huge.gz"),
+                            IdxHeader(0x08, {1u << 31, 1024, 1024}) + std::string(10, '\1'));
+  auto images = ReadIdx(dir.File("huge.gz"));
+  ASSERT_FALSE(images.ok());
+  EXPECT_EQ(images.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(data_testing::Contains(images.status().message(), "truncated file"));
+}
+
 TEST(DataIdxTest, MissingFileIsNotFound) {
   auto images = ReadIdx("no/such/images-idx3-ubyte.gz");
   ASSERT_FALSE(images.ok());

@@ -1,0 +1,155 @@
+// The job spec (hearth.v1.JobSpec, rpc/hearth/v1/job.proto): loading it from JSON, validating it
+// completely before anything runs, and building what it describes (model, loss, optimizer,
+// k-means options, data readers, preprocessing).
+//
+//   HEARTH_ASSIGN_OR_RETURN(v1::JobSpec spec, LoadJobSpec("job.json"));
+//   HEARTH_RETURN_IF_ERROR(ValidateJobSpec(spec));          // every problem, with field paths
+//   HEARTH_ASSIGN_OR_RETURN(Dataset train, ReadDataSource(spec, spec.data().train()));
+//   HEARTH_ASSIGN_OR_RETURN(Shape example, ResolveInputShape(spec, ExampleShape(train)));
+//   // (reshape train.features to [N, example...] when it differs from the data's own shape)
+//   HEARTH_ASSIGN_OR_RETURN(auto model, BuildModel(spec, example, NumOutputs(spec, train), seed));
+//   HEARTH_ASSIGN_OR_RETURN(LossFn loss, MakeLossFn(spec));
+//   HEARTH_ASSIGN_OR_RETURN(auto optimizer, MakeOptimizerFromSpec(spec, steps_per_epoch));
+//
+// Every user error is an InvalidArgument whose message starts with the field path, in the form
+// "model.layers[2].conv2d.kernel_size: must be > 0, got 0" (docs/job-spec.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/checkpoint.h"
+#include "hearth/data.h"
+#include "hearth/env.h"
+#include "hearth/kmeans.h"
+#include "hearth/nn.h"
+#include "hearth/optim.h"
+#include "hearth/schedule.h"
+#include "hearth/status.h"
+#include "hearth/tensor.h"
+#include "hearth/v1/job.pb.h"
+
+namespace hearth {
+
+// ---- Loading and saving -------------------------------------------------------------------------
+
+// Parses JSON text (protobuf's JSON mapping; unknown fields are errors). Does not validate.
+// InvalidArgument naming `source_name`, and where possible the line, column and field path:
+//   job.json:3:14: expected ',' or '}' after an object member
+//   job.json:7:9: model.layers[1].conv2d.filterz: unknown field (expected one of: filters, ...)
+//   job.json:2:11: task: invalid value "classification" (expected one of: REGRESSION, ...)
+// A key repeated within one object is an error too (JSON parsers differ on which one wins).
+StatusOr<v1::JobSpec> ParseJobSpec(std::string_view json_text, std::string_view source_name);
+// ParseJobSpec on a file's contents. NotFound when the file does not exist.
+StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path, Env& env = Env::Default());
+// Pretty-printed JSON with snake_case field names that ParseJobSpec reads back to an equal
+// message (for saving the spec with a checkpoint). Fields left unset stay unset.
+std::string JobSpecToJson(const v1::JobSpec& spec);
+
+// ---- Validation ---------------------------------------------------------------------------------
+
+// Every problem found, each "<field path>: <what is wrong and what to do>", in field order. Checks
+// required fields, enum values, ranges, settings the chosen variant does not use, the optimizer and
+// schedule (through the optim module's own validation), metric names and their fit with the task,
+// loss/task compatibility, monitor names, and — when model.input_shape is given — the layer
+// shapes. Reads no files: data paths are checked when the data is read.
+std::vector<std::string> JobSpecErrors(const v1::JobSpec& spec);
+// OK, or InvalidArgument with all of JobSpecErrors() on one line, separated by "; " (one error:
+// just that error; several: prefixed with their count).
+Status ValidateJobSpec(const v1::JobSpec& spec);
+
+// ---- Defaults as the spec resolves them -------------------------------------------------------
+
+// spec.loss().type(), or the task's default (CROSS_ENTROPY for CLASSIFICATION, MSE for
+// REGRESSION; LOSS_TYPE_UNSPECIFIED for CLUSTERING, which has no loss).
+v1::LossType EffectiveLoss(const v1::JobSpec& spec);
+// spec.metrics(), or the task's defaults (CLASSIFICATION: accuracy, log_loss; REGRESSION: mse, mae,
+// r2; CLUSTERING: inertia, silhouette).
+std::vector<std::string> MetricNames(const v1::JobSpec& spec);
+// Which direction of a monitored value ("val_accuracy", "loss", ...) is better: `mode` when set,
+// else max for accuracy, precision, recall, f1, r2 and silhouette and min for everything else.
+MetricMode ResolveMonitorMode(std::string_view monitor, v1::MonitorMode mode);
+// The value that ranks checkpoints: checkpoint.monitor, else "val_loss" when the job has
+// validation data, else "loss" (the epoch's training loss).
+std::string CheckpointMonitor(const v1::JobSpec& spec);
+// The value early stopping watches: early_stopping.monitor, else "val_loss".
+std::string EarlyStoppingMonitor(const v1::JobSpec& spec);
+// The source's format, inferred from its path when not given; DATA_FORMAT_UNSPECIFIED when it
+// cannot be inferred.
+v1::DataFormat ResolveFormat(const v1::DataSource& source);
+// Whether the job evaluates on validation data (a validation source or validation_fraction > 0).
+bool HasValidationData(const v1::JobSpec& spec);
+// spec.workers(), default 1.
+int32_t Workers(const v1::JobSpec& spec);
+
+// ---- Data ---------------------------------------------------------------------------------------
+
+// Reads one of the spec's sources (train, validation or test) with the labels its task needs
+// (none for CLUSTERING). `class_names` is the train set's Dataset::class_names when reading a
+// validation or test CSV with string labels, so the ids agree. Errors from the readers name the
+// file (and line and column for CSV).
+StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& source,
+                                 const std::vector<std::string>& class_names = {});
+// The preprocessing pipeline of data.preprocessing, unfitted.
+StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec);
+// The per-example shape of a dataset: its features' shape without the first axis.
+Shape ExampleShape(const Dataset& data);
+// What the model's output must be as wide as: the number of classes for CLASSIFICATION (from
+// class_names when the labels were strings, else the largest label + 1), the number of target
+// columns for REGRESSION (1 for [N] labels), 0 without labels.
+int64_t NumOutputs(const v1::JobSpec& spec, const Dataset& train);
+
+// ---- Model --------------------------------------------------------------------------------------
+
+// The per-example shape the model sees: model.input_shape when given, in which case the data must
+// have as many values per example (it is then reshaped to it), else `data_example_shape`.
+// InvalidArgument "model.input_shape: ..." when they differ in size.
+StatusOr<Shape> ResolveInputShape(const v1::JobSpec& spec, const Shape& data_example_shape);
+
+// The model's output shape for a batch of examples of `example_shape`, with the batch axis as 1,
+// without allocating any weights. A layer that does not fit gives an error naming it:
+//   model.layers[3].dense: input shape [N, 16, 5, 5] does not fit: expected [N, 400] (add a
+//   flatten layer before it)
+// Dense layers take flat input only ([N, F]): they never flatten implicitly, as Linear's
+// OutputShape requires, so a conv-to-dense transition always shows in the spec as a flatten layer.
+StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_shape);
+
+// Builds model.layers for inputs [N, example_shape...]: dense -> Linear with its input width
+// inferred, conv2d -> Conv2d with its input channels inferred, and so on. Child i of the result is
+// model.layers[i] (a dense or conv2d layer with an activation is one child), so parameter names
+// read "<layer index>.weight" / "<layer index>.bias". Weights are drawn from Generator(seed);
+// dropout layer i uses MixSeed(seed, i). Besides InferOutputShape's errors, checks that the
+// output is [N, num_outputs] as the loss needs (num_outputs from NumOutputs(): one logit per class
+// for CROSS_ENTROPY, a single logit and at most two classes for BINARY_CROSS_ENTROPY, the target
+// width for regression losses), with a message saying what to change. InvalidArgument for a
+// k-means model.
+StatusOr<std::unique_ptr<Sequential>> BuildModel(const v1::JobSpec& spec,
+                                                 const Shape& example_shape, int64_t num_outputs,
+                                                 uint64_t seed);
+
+// model.kmeans as KMeansOptions, seeded with spec.seed().
+KMeansOptions MakeKMeansOptions(const v1::JobSpec& spec);
+
+// ---- Training -----------------------------------------------------------------------------------
+
+// (model output, labels of the batch) -> scalar mean loss, differentiable in the output. Labels
+// come as the readers produce them: int64 class ids [N] for classification (converted to 0/1
+// floats for BINARY_CROSS_ENTROPY), float32 [N] or [N, k] targets for regression.
+using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& labels)>;
+// InvalidArgument for CLUSTERING (no loss) or an invalid loss section.
+StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec);
+
+// The optim module's configs for the spec's sections (unset fields keep the configs' defaults).
+OptimizerConfig ToOptimizerConfig(const v1::OptimizerSpec& spec);
+ScheduleConfig ToScheduleConfig(const v1::ScheduleSpec& spec);
+// The optimizer with its learning-rate schedule. A cosine schedule without total_steps spans the
+// whole run after the warm-up, epochs * steps_per_epoch - warmup_steps updates, which needs
+// steps_per_epoch > 0 (the number of updates per epoch on each worker).
+StatusOr<std::unique_ptr<Optimizer>> MakeOptimizerFromSpec(const v1::JobSpec& spec,
+                                                           int64_t steps_per_epoch = 0);
+
+}  // namespace hearth

@@ -1,0 +1,99 @@
+// Running a job spec: training (with checkpoints, resume, validation and early stopping),
+// evaluation and prediction from a checkpoint. This is what `hearth train`, `hearth eval` and
+// `hearth predict` call; the coordinator will call the same functions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hearth/checkpoint.h"
+#include "hearth/data.h"
+#include "hearth/env.h"
+#include "hearth/kmeans.h"
+#include "hearth/metrics.h"
+#include "hearth/nn.h"
+#include "hearth/report.h"
+#include "hearth/status.h"
+#include "hearth/v1/job.pb.h"
+
+namespace hearth {
+
+struct TrainOptions {
+  // Where checkpoints, metrics.jsonl and curves.svg go (created if missing).
+  std::string run_dir;
+  // Continue the run in run_dir from its latest checkpoint instead of starting over.
+  bool resume = false;
+  ProgressOptions progress;
+  // Polled between steps: when it returns true, a checkpoint is saved and training stops cleanly
+  // (SIGINT/SIGTERM in the CLI).
+  std::function<bool()> stop_requested;
+};
+
+struct TrainResult {
+  int64_t steps = 0;        // optimizer updates done in total (including before a resume)
+  int64_t epochs = 0;       // epochs completed
+  double wall_seconds = 0;  // this process's training time
+  double examples_per_second = 0;
+  double train_loss = 0;  // mean loss over the last epoch trained
+  MetricResults validation_metrics;
+  MetricResults test_metrics;
+  std::string checkpoint;       // the latest checkpoint's path
+  std::string best_checkpoint;  // the best by the monitored value (may equal `checkpoint`)
+  bool interrupted = false;     // stopped early by stop_requested
+  bool early_stopped = false;   // stopped by early_stopping
+  bool resumed = false;
+  int64_t resumed_from_step = 0;
+};
+
+// Validates the spec completely, reads the data, and trains. Errors name the file, field or step.
+StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options);
+
+// A trained model restored from a checkpoint, ready to evaluate or predict.
+class TrainedModel {
+ public:
+  static StatusOr<std::unique_ptr<TrainedModel>> Load(const std::string& checkpoint_path,
+                                                      Env& env = Env::Default());
+
+  const v1::JobSpec& spec() const { return spec_; }
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  const Shape& example_shape() const { return example_shape_; }
+  int64_t step() const { return step_; }
+  std::string Describe() const;
+
+  // Reads a data file the way the job's data section describes (format inferred from the
+  // extension unless it matches the job's own source), with labels.
+  StatusOr<Dataset> ReadData(const std::string& path, const std::string& labels_path = "") const;
+  // Features only, for prediction: a CSV may have the label column or not.
+  StatusOr<Tensor> ReadFeatures(const std::string& path) const;
+  // Applies the saved preprocessing and computes the job's metrics (plus "loss").
+  StatusOr<MetricResults> Evaluate(const Dataset& data);
+  // Raw model outputs for examples [N, ...]: logits for classification, values for regression,
+  // for clustering the distance to each centroid.
+  StatusOr<Tensor> Outputs(const Tensor& features);
+
+  struct Prediction {
+    int64_t class_id = -1;             // classification and clustering
+    std::string label;                 // the class name when the labels were strings
+    std::vector<float> probabilities;  // classification
+    std::vector<float> values;         // regression
+  };
+  StatusOr<std::vector<Prediction>> Predict(const Tensor& features);
+
+ private:
+  TrainedModel() = default;
+  StatusOr<Tensor> Prepare(const Tensor& features) const;
+
+  v1::JobSpec spec_;
+  std::unique_ptr<Sequential> model_;
+  std::unique_ptr<Preprocessor> preprocess_;
+  std::vector<std::string> class_names_;
+  Shape example_shape_;
+  int64_t num_outputs_ = 0;
+  int64_t step_ = 0;
+  Tensor centroids_;  // clustering
+};
+
+}  // namespace hearth

@@ -1,0 +1,203 @@
+// `hearth eval`, `hearth predict` and `hearth inspect`: commands that load a trained checkpoint.
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/commands.h"
+#include "cli/json_writer.h"
+#include "hearth/data.h"
+#include "hearth/job.h"
+#include "hearth/train.h"
+
+namespace hearth::cli {
+namespace {
+
+int RunEval(const ParsedArgs& args) {
+  const CommandSpec& spec = EvalCommand().spec;
+  auto model = TrainedModel::Load(args.positionals[0]);
+  if (!model.ok()) return Fail(spec, model.status());
+  auto data = (*model)->ReadData(args.Get("data"), args.Get("labels"));
+  if (!data.ok()) return Fail(spec, data.status());
+  auto metrics = (*model)->Evaluate(*data);
+  if (!metrics.ok()) return Fail(spec, metrics.status());
+  if (args.Has("json")) {
+    JsonObject out;
+    out.Add("checkpoint", args.positionals[0])
+        .Add("examples", data->size())
+        .Add("metrics", *metrics);
+    std::printf("%s\n", out.str().c_str());
+    return 0;
+  }
+  std::printf("%lld examples\n", static_cast<long long>(data->size()));
+  for (const auto& [name, value] : *metrics) std::printf("  %-16s %.6f\n", name.c_str(), value);
+  return 0;
+}
+
+std::string FormatPrediction(const TrainedModel::Prediction& p) {
+  std::string line;
+  if (!p.values.empty()) {
+    for (size_t i = 0; i < p.values.size(); ++i)
+      line += absl::StrFormat("%s%.9g", i ? "," : "", p.values[i]);
+    return line;
+  }
+  line = p.label.empty() ? std::to_string(p.class_id) : CsvField(p.label);
+  for (float prob : p.probabilities) line += absl::StrFormat(",%.6f", prob);
+  return line;
+}
+
+int RunPredict(const ParsedArgs& args) {
+  const CommandSpec& spec = PredictCommand().spec;
+  auto model = TrainedModel::Load(args.positionals[0]);
+  if (!model.ok()) return Fail(spec, model.status());
+  auto features = (*model)->ReadFeatures(args.Get("input"));
+  if (!features.ok()) return Fail(spec, features.status());
+  const std::string output = args.Get("output");
+  if (output.size() > 4 && output.substr(output.size() - 4) == ".npy") {
+    auto outputs = (*model)->Outputs(*features);
+    if (!outputs.ok()) return Fail(spec, outputs.status());
+    if (Status s = WriteNpy(output, *outputs); !s.ok()) return Fail(spec, s);
+    std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(outputs->dim(0)),
+                 output.c_str());
+    return 0;
+  }
+  auto predictions = (*model)->Predict(*features);
+  if (!predictions.ok()) return Fail(spec, predictions.status());
+  std::FILE* out = stdout;
+  if (!output.empty()) {
+    out = std::fopen(output.c_str(), "w");
+    if (out == nullptr)
+      return Fail(spec,
+                  absl::InvalidArgumentError(absl::StrFormat(
+                      "cannot write %s: check the directory exists and is writable", output)));
+  }
+  const v1::Task task = (*model)->spec().task();
+  if (args.Has("json")) {
+    for (const auto& p : *predictions) {
+      JsonObject o;
+      if (task == v1::REGRESSION) {
+        std::string values = "[";
+        for (size_t i = 0; i < p.values.size(); ++i)
+          values += absl::StrFormat("%s%.9g", i ? "," : "", p.values[i]);
+        o.Raw("values", values + "]");
+      } else {
+        o.Add("class", p.class_id);
+        if (!p.label.empty()) o.Add("label", p.label);
+        std::string probs = "[";
+        for (size_t i = 0; i < p.probabilities.size(); ++i)
+          probs += absl::StrFormat("%s%.6f", i ? "," : "", p.probabilities[i]);
+        if (!p.probabilities.empty()) o.Raw("probabilities", probs + "]");
+      }
+      std::fprintf(out, "%s\n", o.str().c_str());
+    }
+  } else {
+    // A header, then one CSV row per example.
+    if (task == v1::REGRESSION) {
+      std::fprintf(out, "prediction\n");
+    } else if (task == v1::CLUSTERING) {
+      std::fprintf(out, "cluster\n");
+    } else {
+      std::string header = "class";
+      const auto& names = (*model)->class_names();
+      const size_t classes = predictions->empty() ? 0 : (*predictions)[0].probabilities.size();
+      for (size_t c = 0; c < classes; ++c)
+        header += ",p_" + (c < names.size() ? names[c] : std::to_string(c));
+      std::fprintf(out, "%s\n", header.c_str());
+    }
+    for (const auto& p : *predictions) std::fprintf(out, "%s\n", FormatPrediction(p).c_str());
+  }
+  if (out != stdout) std::fclose(out);
+  return 0;
+}
+
+int RunInspect(const ParsedArgs& args) {
+  const CommandSpec& spec = InspectCommand().spec;
+  auto checkpoint = LoadCheckpoint(Env::Default(), args.positionals[0]);
+  if (!checkpoint.ok()) return Fail(spec, checkpoint.status());
+  auto model = TrainedModel::Load(args.positionals[0]);
+  if (args.Has("json")) {
+    JsonObject out;
+    out.Add("checkpoint", args.positionals[0]);
+    JsonObject meta;
+    for (const auto& [k, v] : checkpoint->metadata)
+      if (k != ckpt_keys::kModelSpec) meta.Add(k, v);
+    out.Raw("metadata", meta.str());
+    std::string tensors = "[";
+    for (size_t i = 0; i < checkpoint->tensors.size(); ++i) {
+      const NamedTensor& t = checkpoint->tensors[i];
+      JsonObject o;
+      o.Add("name", t.name)
+          .Add("dtype", DTypeName(t.tensor.dtype()))
+          .Raw("shape", absl::StrCat("[", absl::StrJoin(t.tensor.shape().ToVector(), ","), "]"));
+      absl::StrAppend(&tensors, i ? "," : "", o.str());
+    }
+    out.Raw("tensors", tensors + "]");
+    if (model.ok()) out.Add("model", (*model)->Describe());
+    std::printf("%s\n", out.str().c_str());
+    return 0;
+  }
+  std::printf("%s\n", args.positionals[0].c_str());
+  if (model.ok()) std::printf("model: %s\n", (*model)->Describe().c_str());
+  std::printf("metadata:\n");
+  for (const auto& [k, v] : checkpoint->metadata)
+    if (k != ckpt_keys::kModelSpec) std::printf("  %-22s %s\n", k.c_str(), v.c_str());
+  std::printf("tensors:\n");
+  int64_t total = 0;
+  for (const NamedTensor& t : checkpoint->tensors) {
+    std::printf("  %-40s %-8s %s\n", t.name.c_str(), DTypeName(t.tensor.dtype()),
+                t.tensor.shape().ToString().c_str());
+    total += t.tensor.numel();
+  }
+  std::printf("%zu tensors, %lld values\n", checkpoint->tensors.size(),
+              static_cast<long long>(total));
+  return 0;
+}
+
+}  // namespace
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+const Command& EvalCommand() {
+  static const Command command{
+      {"eval",
+       "hearth eval CHECKPOINT --data FILE [--labels FILE] [--json]",
+       "Evaluates a trained checkpoint on labelled data with the job's metrics and loss.",
+       {"CHECKPOINT"},
+       {{"data", "FILE", "data to evaluate (CSV, IDX or .npy, read like the job's training data)"},
+        {"labels", "FILE", "labels file for IDX/.npy data"},
+        {"json", "", "print one JSON object (for scripts)"}}},
+      RunEval};
+  return command;
+}
+
+const Command& PredictCommand() {
+  static const Command command{
+      {"predict",
+       "hearth predict CHECKPOINT --input FILE.csv|.npy|IDX [--output FILE] [--json]",
+       "Predicts with a trained checkpoint: the class and its probabilities (classification),\n"
+       "the values (regression) or the cluster (k-means), one row per example.",
+       {"CHECKPOINT"},
+       {{"input", "FILE", "examples to predict (a CSV may include or omit the label column)"},
+        {"output", "FILE", "write CSV there (or raw model outputs when FILE ends in .npy)"},
+        {"json", "", "print one JSON object per example"}}},
+      RunPredict};
+  return command;
+}
+
+const Command& InspectCommand() {
+  static const Command command{
+      {"inspect",
+       "hearth inspect CHECKPOINT [--json]",
+       "Shows a checkpoint's model, metadata and tensors (and verifies its checksums).",
+       {"CHECKPOINT"},
+       {{"json", "", "print one JSON object (for scripts)"}}},
+      RunInspect};
+  return command;
+}
+
+}  // namespace hearth::cli

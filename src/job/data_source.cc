@@ -1,0 +1,108 @@
+// Reading a spec's data sources through the data module, and the preprocessing pipeline.
+#include <algorithm>
+
+#include "job/internal.h"
+
+namespace hearth {
+namespace {
+
+LabelKind LabelKindFor(v1::Task task) {
+  switch (task) {
+    case v1::CLASSIFICATION:
+      return LabelKind::kClassification;
+    case v1::REGRESSION:
+      return LabelKind::kRegression;
+    default:
+      return LabelKind::kNone;
+  }
+}
+
+CsvOptions ToCsvOptions(const v1::DataSource& s, LabelKind kind,
+                        const std::vector<std::string>& class_names) {
+  CsvOptions o;
+  if (!s.delimiter().empty()) o.delimiter = s.delimiter()[0];
+  o.has_header = !s.has_has_header() || s.has_header();
+  o.label_kind = kind;
+  if (kind != LabelKind::kNone) {
+    if (s.has_label_column()) o.label_columns.push_back(ColumnRef(s.label_column()));
+    if (s.has_label_index()) o.label_columns.push_back(ColumnRef(s.label_index()));
+  }
+  for (const std::string& c : s.feature_columns()) o.feature_columns.push_back(ColumnRef(c));
+  for (int c : s.feature_indices()) o.feature_columns.push_back(ColumnRef(c));
+  if (!class_names.empty()) o.class_names = class_names;
+  return o;
+}
+
+}  // namespace
+
+StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& source,
+                                 const std::vector<std::string>& class_names) {
+  const LabelKind kind = LabelKindFor(spec.task());
+  switch (ResolveFormat(source)) {
+    case v1::CSV:
+      return ReadCsv(source.path(), ToCsvOptions(source, kind, class_names));
+    case v1::IDX:
+    case v1::NPY: {
+      ArrayReadOptions options;
+      options.label_kind = kind;
+      const std::string labels = kind == LabelKind::kNone ? "" : source.labels_path();
+      if (ResolveFormat(source) == v1::IDX) return ReadIdxDataset(source.path(), labels, options);
+      return ReadNpyDataset(source.path(), labels, options);
+    }
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "data source \"%s\": cannot infer its format from the name: set format to CSV, IDX or NPY",
+      source.path()));
+}
+
+StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec) {
+  std::vector<PreprocessStep> steps;
+  for (const v1::PreprocessStep& s : spec.data().preprocessing()) {
+    switch (s.step_case()) {
+      case v1::PreprocessStep::kStandardize:
+        steps.push_back(PreprocessStep::Standardize());
+        break;
+      case v1::PreprocessStep::kMinMax:
+        steps.push_back(PreprocessStep::MinMax());
+        break;
+      case v1::PreprocessStep::kScale:
+        steps.push_back(PreprocessStep::Scale(static_cast<float>(s.scale().factor())));
+        break;
+      case v1::PreprocessStep::kOneHot:
+        steps.push_back(PreprocessStep::OneHot(
+            std::vector<int64_t>(s.one_hot().columns().begin(), s.one_hot().columns().end())));
+        break;
+      case v1::PreprocessStep::STEP_NOT_SET:
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "data.preprocessing[%d]: empty step: set one of standardize, min_max, scale, one_hot",
+            steps.size()));
+    }
+  }
+  StatusOr<Preprocessor> pre = Preprocessor::Create(std::move(steps));
+  if (!pre.ok())
+    return absl::InvalidArgumentError(
+        absl::StrFormat("data.preprocessing: %s", pre.status().message()));
+  return pre;
+}
+
+Shape ExampleShape(const Dataset& data) {
+  Shape shape;
+  for (int i = 1; i < data.features.rank(); ++i) shape.push_back(data.features.dim(i));
+  return shape;
+}
+
+int64_t NumOutputs(const v1::JobSpec& spec, const Dataset& train) {
+  if (!train.labels.defined()) return 0;
+  if (spec.task() == v1::CLASSIFICATION) {
+    if (!train.class_names.empty()) return static_cast<int64_t>(train.class_names.size());
+    if (train.labels.dtype() != DType::kInt64 || train.labels.numel() == 0) return 0;
+    const int64_t* y = train.labels.i64();
+    return *std::max_element(y, y + train.labels.numel()) + 1;
+  }
+  if (spec.task() == v1::REGRESSION) return train.labels.rank() >= 2 ? train.labels.dim(1) : 1;
+  return 0;
+}
+
+}  // namespace hearth

@@ -1,0 +1,177 @@
+// Validation of the `data` section: sources, their format-specific settings and labels, the
+// validation split and the preprocessing steps.
+#include <cmath>
+#include <set>
+
+#include "job/internal.h"
+
+namespace hearth::job_internal {
+namespace {
+
+// Settings that only CSV sources use, so a non-CSV source can name the misplaced ones.
+void CheckNotCsv(const v1::DataSource& s, const std::string& p, v1::DataFormat format,
+                 ErrorList& errors) {
+  const std::string why =
+      absl::StrFormat("only used by CSV sources (this one is %s): remove it", FormatName(format));
+  if (!s.delimiter().empty()) errors.Add(FieldPath(p, "delimiter"), why);
+  if (s.has_has_header()) errors.Add(FieldPath(p, "has_header"), why);
+  if (s.has_label_column()) errors.Add(FieldPath(p, "label_column"), why + " (use labels_path)");
+  if (s.has_label_index()) errors.Add(FieldPath(p, "label_index"), why + " (use labels_path)");
+  if (!s.feature_columns().empty()) errors.Add(FieldPath(p, "feature_columns"), why);
+  if (!s.feature_indices().empty()) errors.Add(FieldPath(p, "feature_indices"), why);
+}
+
+void CheckCsv(const v1::DataSource& s, const std::string& p, ErrorList& errors) {
+  if (!s.labels_path().empty())
+    errors.Add(FieldPath(p, "labels_path"),
+               "only used by IDX and NPY sources: a CSV source takes its label from label_column "
+               "or label_index");
+  const std::string& d = s.delimiter();
+  if (!d.empty() && d.size() != 1) {
+    errors.Addf(FieldPath(p, "delimiter"), "must be a single character, got \"%s\"", d);
+  } else if (d == "\"" || d == "\n" || d == "\r") {
+    errors.Add(FieldPath(p, "delimiter"), "cannot be a double quote or a line break");
+  }
+  const bool header = !s.has_has_header() || s.has_header();
+  if (s.has_label_column() && s.label_column().empty())
+    errors.Add(FieldPath(p, "label_column"), "must not be empty");
+  if (s.has_label_column() && !header)
+    errors.Add(FieldPath(p, "label_column"),
+               "columns can be named only when has_header is true: use label_index");
+  if (!s.feature_columns().empty() && !header)
+    errors.Add(FieldPath(p, "feature_columns"),
+               "columns can be named only when has_header is true: use feature_indices");
+  if (!s.feature_columns().empty() && !s.feature_indices().empty())
+    errors.Add(FieldPath(p, "feature_indices"), "set feature_columns or feature_indices, not both");
+  std::set<std::string> names;
+  for (int i = 0; i < s.feature_columns_size(); ++i) {
+    const std::string& c = s.feature_columns(i);
+    const std::string path = IndexPath(FieldPath(p, "feature_columns"), i);
+    if (c.empty()) errors.Add(path, "must not be empty");
+    if (!names.insert(c).second) errors.Addf(path, "\"%s\" is listed twice", c);
+    if (s.has_label_column() && c == s.label_column())
+      errors.Addf(path, "\"%s\" is the label column: a label cannot also be a feature", c);
+  }
+  std::set<int> indices;
+  for (int i = 0; i < s.feature_indices_size(); ++i) {
+    const int c = s.feature_indices(i);
+    const std::string path = IndexPath(FieldPath(p, "feature_indices"), i);
+    if (!indices.insert(c).second) errors.Addf(path, "column %d is listed twice", c);
+    if (s.has_label_index() && c == s.label_index())
+      errors.Addf(path, "column %d is the label column: a label cannot also be a feature", c);
+  }
+}
+
+// Supervised tasks need labels in every source; clustering takes none.
+void CheckLabels(const v1::DataSource& s, const std::string& p, v1::DataFormat format,
+                 v1::Task task, ErrorList& errors) {
+  const bool csv = format == v1::CSV;
+  const bool has_labels =
+      csv ? s.label_case() != v1::DataSource::LABEL_NOT_SET : !s.labels_path().empty();
+  if (IsSupervised(task) && !has_labels) {
+    if (csv) {
+      errors.Addf(FieldPath(p, "label_column"),
+                  "required for task %s: the name of the column holding the labels (or set "
+                  "label_index)",
+                  TaskName(task));
+    } else {
+      errors.Addf(FieldPath(p, "labels_path"),
+                  "required for task %s: the %s file holding the labels", TaskName(task),
+                  FormatName(format));
+    }
+  }
+  if (task == v1::CLUSTERING && has_labels) {
+    const char* field = !csv ? "labels_path" : s.has_label_index() ? "label_index" : "label_column";
+    errors.Add(FieldPath(p, field),
+               "task CLUSTERING takes no labels: remove it (and list the features to cluster with "
+               "feature_columns if the file has other columns)");
+  }
+}
+
+void CheckSource(const v1::DataSource& s, const std::string& p, v1::Task task, ErrorList& errors) {
+  if (s.path().empty()) errors.Add(FieldPath(p, "path"), "required: the file to read");
+  if (!v1::DataFormat_IsValid(s.format())) {
+    errors.Addf(FieldPath(p, "format"), "invalid value %d (expected CSV, IDX or NPY)",
+                static_cast<int>(s.format()));
+    return;
+  }
+  const v1::DataFormat format = ResolveFormat(s);
+  if (format == v1::DATA_FORMAT_UNSPECIFIED) {
+    if (!s.path().empty())
+      errors.Addf(FieldPath(p, "format"),
+                  "cannot infer the format of \"%s\" from its name (known: *.csv, *.npy, *-ubyte, "
+                  "*.idx, optionally .gz): set format to CSV, IDX or NPY",
+                  s.path());
+    return;
+  }
+  if (format == v1::CSV) {
+    CheckCsv(s, p, errors);
+  } else {
+    CheckNotCsv(s, p, format, errors);
+  }
+  if (IsSupervised(task) || task == v1::CLUSTERING) CheckLabels(s, p, format, task, errors);
+}
+
+void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
+  for (int i = 0; i < data.preprocessing_size(); ++i) {
+    const v1::PreprocessStep& step = data.preprocessing(i);
+    const std::string p = IndexPath("data.preprocessing", i);
+    switch (step.step_case()) {
+      case v1::PreprocessStep::STEP_NOT_SET:
+        errors.Add(p, "empty step: set one of standardize, min_max, scale, one_hot");
+        break;
+      case v1::PreprocessStep::kScale: {
+        const double f = step.scale().factor();
+        // Features are float32: the factor must survive the conversion too.
+        const float f32 = static_cast<float>(f);
+        if (!std::isfinite(f) || f == 0 || !std::isfinite(f32) || f32 == 0.0f)
+          errors.Addf(FieldPath(p, "scale.factor"),
+                      "must be finite and non-zero (as a float32), got %g", f);
+        break;
+      }
+      case v1::PreprocessStep::kOneHot: {
+        const auto& columns = step.one_hot().columns();
+        const std::string cp = FieldPath(p, "one_hot.columns");
+        if (columns.empty()) errors.Add(cp, "list at least one column (0-based feature index)");
+        std::set<int> seen;
+        for (int j = 0; j < columns.size(); ++j) {
+          if (columns[j] < 0) errors.Addf(IndexPath(cp, j), "must be >= 0, got %d", columns[j]);
+          if (!seen.insert(columns[j]).second)
+            errors.Addf(IndexPath(cp, j), "column %d is listed twice", columns[j]);
+        }
+        break;
+      }
+      case v1::PreprocessStep::kStandardize:
+      case v1::PreprocessStep::kMinMax:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
+  if (!spec.has_data()) {
+    errors.Add("data", "required: at least data.train.path");
+    return;
+  }
+  const v1::DataSpec& data = spec.data();
+  if (!data.has_train()) {
+    errors.Add("data.train", "required: the training examples (at least a path)");
+  } else {
+    CheckSource(data.train(), "data.train", spec.task(), errors);
+  }
+  if (data.has_validation()) CheckSource(data.validation(), "data.validation", spec.task(), errors);
+  if (data.has_test()) CheckSource(data.test(), "data.test", spec.task(), errors);
+
+  const double f = data.validation_fraction();
+  if (!(f >= 0 && f < 1)) {
+    errors.Addf("data.validation_fraction", "must be in [0, 1), got %g", f);
+  } else if (f > 0 && data.has_validation()) {
+    errors.Add("data.validation_fraction",
+               "set data.validation or data.validation_fraction, not both");
+  }
+  CheckPreprocessing(data, errors);
+}
+
+}  // namespace hearth::job_internal

@@ -1,0 +1,50 @@
+// Batched evaluation in eval mode.
+#include "run/evaluation.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "hearth/autograd.h"
+#include "hearth/sampler.h"
+
+namespace hearth::run {
+
+MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs) {
+  MetricOptions options;
+  if (spec.task() == v1::CLASSIFICATION) {
+    // A single-logit binary model still has two classes.
+    options.num_classes = std::max<int64_t>(num_outputs, 2);
+  } else if (spec.task() == v1::REGRESSION) {
+    options.num_outputs = num_outputs;
+  }
+  options.seed = spec.seed();
+  return options;
+}
+
+StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
+                                 const Dataset& data, int64_t num_outputs, int64_t batch_size) {
+  HEARTH_ASSIGN_OR_RETURN(
+      MetricSet metrics, MetricSet::Create(MetricNames(spec), MetricOptionsFor(spec, num_outputs)));
+  const bool was_training = model.training();
+  model.Eval();
+  NoGradGuard no_grad;
+  double loss_sum = 0.0;
+  const int64_t n = data.size();
+  std::vector<int64_t> rows;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t end = std::min(n, start + batch_size);
+    rows.resize(end - start);
+    std::iota(rows.begin(), rows.end(), start);
+    HEARTH_ASSIGN_OR_RETURN(Tensor x, GatherRows(data.features, rows));
+    HEARTH_ASSIGN_OR_RETURN(Tensor y, GatherRows(data.labels, rows));
+    Tensor out = model(x);
+    if (loss != nullptr) loss_sum += static_cast<double>((*loss)(out, y).item()) * (end - start);
+    HEARTH_RETURN_IF_ERROR(metrics.Update(out, y));
+  }
+  model.Train(was_training);
+  HEARTH_ASSIGN_OR_RETURN(MetricResults results, metrics.Compute());
+  if (loss != nullptr && n > 0) results.insert(results.begin(), {"loss", loss_sum / n});
+  return results;
+}
+
+}  // namespace hearth::run

@@ -1,0 +1,20 @@
+// Evaluating a model on a dataset: the job's metrics plus the mean loss, in batches, without
+// recording anything.
+#pragma once
+
+#include "hearth/data.h"
+#include "hearth/job.h"
+#include "hearth/metrics.h"
+#include "hearth/nn.h"
+
+namespace hearth::run {
+
+// The MetricOptions a job's metrics need (class count, outputs, seed).
+MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs);
+
+// Metrics named by the job (and "loss" when `loss` is given), computed over all of `data`.
+StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
+                                 const Dataset& data, int64_t num_outputs,
+                                 int64_t batch_size = 1024);
+
+}  // namespace hearth::run

@@ -1,0 +1,157 @@
+// TrainedModel: a checkpoint restored for evaluation and prediction.
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "hearth/autograd.h"
+#include "hearth/job.h"
+#include "hearth/ops.h"
+#include "hearth/train.h"
+#include "run/evaluation.h"
+#include "run/job_data.h"
+#include "run/training_state.h"
+
+namespace hearth {
+
+StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::Load(const std::string& path, Env& env) {
+  HEARTH_ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(env, path));
+  std::unique_ptr<TrainedModel> m(new TrainedModel());
+  HEARTH_ASSIGN_OR_RETURN(m->spec_, run::ReadSpec(c, path));
+  HEARTH_ASSIGN_OR_RETURN(m->example_shape_, run::ReadExampleShape(c, path));
+  HEARTH_ASSIGN_OR_RETURN(m->class_names_, run::ReadClassNames(c, path));
+  HEARTH_ASSIGN_OR_RETURN(Preprocessor pre, run::ReadPreprocessor(c, path));
+  m->preprocess_ = std::make_unique<Preprocessor>(std::move(pre));
+  HEARTH_ASSIGN_OR_RETURN(run::TrainingPosition pos, run::ReadPosition(c, path));
+  m->step_ = pos.step;
+  if (m->spec_.task() == v1::CLUSTERING) {
+    const Tensor* centroids = c.Find(run::kCentroidsName);
+    if (centroids == nullptr)
+      return absl::DataLossError(
+          absl::StrFormat("%s: a clustering checkpoint without centroids", path));
+    m->centroids_ = *centroids;
+    m->num_outputs_ = centroids->dim(0);
+    return m;
+  }
+  const auto it = c.metadata.find(run::kNumOutputsKey);
+  m->num_outputs_ = it == c.metadata.end() ? 0 : std::atoll(it->second.c_str());
+  HEARTH_ASSIGN_OR_RETURN(
+      m->model_, BuildModel(m->spec_, m->example_shape_, m->num_outputs_, m->spec_.seed()));
+  ParameterSet params(*m->model_);
+  HEARTH_RETURN_IF_ERROR(run::RestoreParameters(c, params, path));
+  m->model_->Eval();
+  return m;
+}
+
+std::string TrainedModel::Describe() const {
+  return absl::StrFormat(
+      "%s, step %d, input %s, %s", v1::Task_Name(spec_.task()), step_, example_shape_.ToString(),
+      model_ ? model_->Describe() : absl::StrFormat("k-means with %d centroids", num_outputs_));
+}
+
+StatusOr<Dataset> TrainedModel::ReadData(const std::string& path,
+                                         const std::string& labels_path) const {
+  v1::DataSource source = spec_.data().train();
+  source.set_path(path);
+  source.set_labels_path(labels_path);
+  if (source.format() != v1::DATA_FORMAT_UNSPECIFIED) {
+    // Keep the job's format only when the new file has the same kind of extension.
+    v1::DataSource inferred = source;
+    inferred.clear_format();
+    if (ResolveFormat(inferred) != v1::DATA_FORMAT_UNSPECIFIED) source.clear_format();
+  }
+  return ReadDataSource(spec_, source, class_names_);
+}
+
+StatusOr<Tensor> TrainedModel::ReadFeatures(const std::string& path) const {
+  auto with_labels = ReadData(path);
+  if (with_labels.ok()) return with_labels->features;
+  // Input without a label column: read every column as a feature.
+  TrainedModel unlabeled_reader;
+  unlabeled_reader.spec_ = spec_;
+  unlabeled_reader.spec_.set_task(v1::CLUSTERING);
+  auto features = unlabeled_reader.ReadData(path);
+  if (!features.ok()) return with_labels.status();
+  return features->features;
+}
+
+StatusOr<Tensor> TrainedModel::Prepare(const Tensor& features) const {
+  return run::PrepareFeatures(features, *preprocess_, example_shape_, "input");
+}
+
+StatusOr<MetricResults> TrainedModel::Evaluate(const Dataset& data) {
+  Dataset prepared = data;
+  HEARTH_ASSIGN_OR_RETURN(prepared.features, Prepare(data.features));
+  if (spec_.task() == v1::CLUSTERING) {
+    MetricOptions options;
+    options.centroids = centroids_;
+    options.seed = spec_.seed();
+    HEARTH_ASSIGN_OR_RETURN(MetricSet metrics, MetricSet::Create(MetricNames(spec_), options));
+    Tensor x = reshape(prepared.features, Shape{prepared.size(), -1});
+    HEARTH_ASSIGN_OR_RETURN(Tensor outputs, Outputs(data.features));
+    HEARTH_RETURN_IF_ERROR(metrics.Update(x, argmax(neg(outputs))));
+    return metrics.Compute();
+  }
+  if (!data.labels.defined())
+    return absl::InvalidArgumentError("evaluation needs labels: the data has no label column");
+  HEARTH_ASSIGN_OR_RETURN(LossFn loss, MakeLossFn(spec_));
+  return run::Evaluate(spec_, *model_, &loss, prepared, num_outputs_);
+}
+
+StatusOr<Tensor> TrainedModel::Outputs(const Tensor& features) {
+  HEARTH_ASSIGN_OR_RETURN(Tensor x, Prepare(features));
+  NoGradGuard no_grad;
+  if (spec_.task() != v1::CLUSTERING) return (*model_)(x);
+  // Squared distance of each example to each centroid.
+  Tensor flat = reshape(x, Shape{x.dim(0), -1});
+  const int64_t n = flat.dim(0), k = centroids_.dim(0), d = centroids_.dim(1);
+  if (flat.dim(1) != d)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "input has %d features per example, the centroids have %d", flat.dim(1), d));
+  Tensor out = Tensor::Empty(Shape{n, k});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) {
+        const double diff = flat.f32()[i * d + j] - centroids_.f32()[c * d + j];
+        s += diff * diff;
+      }
+      out.f32()[i * k + c] = static_cast<float>(s);
+    }
+  return out;
+}
+
+StatusOr<std::vector<TrainedModel::Prediction>> TrainedModel::Predict(const Tensor& features) {
+  HEARTH_ASSIGN_OR_RETURN(Tensor out, Outputs(features));
+  std::vector<Prediction> predictions(out.dim(0));
+  const int64_t width = out.numel() / std::max<int64_t>(out.dim(0), 1);
+  const bool binary = spec_.task() == v1::CLASSIFICATION && width == 1;
+  Tensor probs;
+  if (spec_.task() == v1::CLASSIFICATION) {
+    NoGradGuard no_grad;
+    probs = binary ? sigmoid(out) : softmax(out);
+  }
+  for (int64_t i = 0; i < out.dim(0); ++i) {
+    Prediction& p = predictions[i];
+    const float* row = out.f32() + i * width;
+    if (spec_.task() == v1::REGRESSION) {
+      p.values.assign(row, row + width);
+      continue;
+    }
+    if (spec_.task() == v1::CLUSTERING) {
+      p.class_id = std::min_element(row, row + width) - row;
+      continue;
+    }
+    const float* pr = probs.f32() + i * width;
+    if (binary) {
+      p.probabilities = {1.0f - pr[0], pr[0]};
+    } else {
+      p.probabilities.assign(pr, pr + width);
+    }
+    p.class_id =
+        std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin();
+    if (p.class_id < static_cast<int64_t>(class_names_.size())) p.label = class_names_[p.class_id];
+  }
+  return predictions;
+}
+
+}  // namespace hearth

@@ -1,0 +1,58 @@
+// What a checkpoint holds for a job, and how it is packed and restored: model weights under their
+// parameter names, optimizer state ("optim.*"), preprocessing statistics ("preprocess.*"), k-means
+// centroids, and metadata (position in the data, RNG states, the job spec, class names).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hearth/checkpoint.h"
+#include "hearth/data.h"
+#include "hearth/nn.h"
+#include "hearth/optim.h"
+#include "hearth/v1/job.pb.h"
+
+namespace hearth::run {
+
+inline constexpr char kCentroidsName[] = "kmeans.centroids";
+inline constexpr char kExampleShapeKey[] = "example_shape";
+inline constexpr char kNumOutputsKey[] = "num_outputs";
+inline constexpr char kPreprocessKey[] = "preprocess";
+
+struct TrainingPosition {
+  int64_t step = 0;            // optimizer updates done
+  int64_t epoch = 0;           // the epoch in progress (0-based)
+  int64_t batch_in_epoch = 0;  // batches of that epoch already consumed
+};
+
+struct ModelState {
+  const v1::JobSpec* spec = nullptr;
+  const std::vector<std::string>* class_names = nullptr;
+  const Preprocessor* preprocess = nullptr;
+  Shape example_shape;
+  int64_t num_outputs = 0;
+};
+
+Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& position,
+                          ParameterSet* params, Optimizer* optimizer, Module* module,
+                          const Tensor& centroids);
+
+// Copies the checkpoint's weights into `params` by name; every parameter must be present with its
+// shape.
+Status RestoreParameters(const Checkpoint& checkpoint, const ParameterSet& params,
+                         const std::string& source);
+// Restores the dropout layers' random generators saved by PackCheckpoint.
+Status RestoreGenerators(const Checkpoint& checkpoint, Module& module);
+StatusOr<TrainingPosition> ReadPosition(const Checkpoint& checkpoint, const std::string& source);
+
+// Metadata readers for a checkpoint written by PackCheckpoint.
+StatusOr<v1::JobSpec> ReadSpec(const Checkpoint& checkpoint, const std::string& source);
+StatusOr<Shape> ReadExampleShape(const Checkpoint& checkpoint, const std::string& source);
+StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& checkpoint,
+                                                  const std::string& source);
+StatusOr<Preprocessor> ReadPreprocessor(const Checkpoint& checkpoint, const std::string& source);
+
+// The dropout layers of a model, depth first.
+std::vector<Dropout*> DropoutLayers(Module& module);
+
+}  // namespace hearth::run
