@@ -1,4 +1,5 @@
 // Convolution as im2col + GEMM (one GEMM per image), and max/average pooling, on NCHW tensors.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -13,6 +14,9 @@ void Im2ColImage(const float* x, const Window2d& g, float* col) {
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
         float* row = col + ((c * g.kh + ki) * g.kw + kj) * opix;
+        // Output columns whose input column ix = ox * stride - pad + kj lies inside the image.
+        const int64_t lo = std::clamp<int64_t>((g.pad - kj + g.stride - 1) / g.stride, 0, g.ow);
+        const int64_t hi = std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t iy = oy * g.stride - g.pad + ki;
           float* dst = row + oy * g.ow;
@@ -20,11 +24,14 @@ void Im2ColImage(const float* x, const Window2d& g, float* col) {
             std::memset(dst, 0, sizeof(float) * g.ow);
             continue;
           }
-          const float* src = x + (c * g.h + iy) * g.w;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t ix = ox * g.stride - g.pad + kj;
-            dst[ox] = (ix >= 0 && ix < g.w) ? src[ix] : 0.0f;
+          const float* src = x + (c * g.h + iy) * g.w - g.pad + kj;
+          for (int64_t ox = 0; ox < lo; ++ox) dst[ox] = 0.0f;
+          if (g.stride == 1) {
+            std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.stride];
           }
+          for (int64_t ox = hi; ox < g.ow; ++ox) dst[ox] = 0.0f;
         }
       }
     }
@@ -119,6 +126,26 @@ Tensor MaxPool2d(const Tensor& x, const Window2d& g, Tensor* argmax) {
   const float* px = x.f32();
   float* po = out.f32();
   int64_t* pi = argmax->i64();
+  if (g.pad == 0) {
+    // Every window lies inside the image: no bounds checks.
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const float* src = px + plane * g.h * g.w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          int64_t best_index = oy * g.stride * g.w + ox * g.stride;
+          float best = src[best_index];
+          for (int64_t ki = 0; ki < g.kh; ++ki) {
+            const int64_t base = (oy * g.stride + ki) * g.w + ox * g.stride;
+            for (int64_t kj = 0; kj < g.kw; ++kj)
+              if (src[base + kj] > best) best = src[base + kj], best_index = base + kj;
+          }
+          *po++ = best;
+          *pi++ = best_index;
+        }
+      }
+    }
+    return out;
+  }
   for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
     const float* src = px + plane * g.h * g.w;
     for (int64_t oy = 0; oy < g.oh; ++oy) {

@@ -1,6 +1,8 @@
 // Tensor construction, copies and printing.
 #include "hearth/tensor.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -15,6 +17,18 @@ const char* DTypeName(DType dtype) {
 int64_t DTypeSize(DType dtype) {
   return dtype == DType::kFloat32 ? 4 : 8;
 }
+
+namespace {
+
+// Training allocates and frees the same large activation buffers every step. glibc would serve
+// them with mmap/munmap, paying page faults each time; keeping them on the heap reuses the pages.
+[[maybe_unused]] const bool kMallocTuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+  return true;
+}();
+
+}  // namespace
 
 Storage::Storage(int64_t bytes) : bytes_(bytes) {
   if (bytes <= kInlineBytes) {
