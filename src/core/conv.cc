@@ -44,15 +44,15 @@ void Col2ImImage(const float* col, const Window2d& g, float* x) {
     for (int64_t ki = 0; ki < g.kh; ++ki) {
       for (int64_t kj = 0; kj < g.kw; ++kj) {
         const float* row = col + ((c * g.kh + ki) * g.kw + kj) * opix;
+        // The same in-image column range as Im2ColImage.
+        const int64_t lo = std::clamp<int64_t>((g.pad - kj + g.stride - 1) / g.stride, 0, g.ow);
+        const int64_t hi = std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t iy = oy * g.stride - g.pad + ki;
           if (iy < 0 || iy >= g.h) continue;
-          float* dst = x + (c * g.h + iy) * g.w;
+          float* dst = x + (c * g.h + iy) * g.w - g.pad + kj;
           const float* src = row + oy * g.ow;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t ix = ox * g.stride - g.pad + kj;
-            if (ix >= 0 && ix < g.w) dst[ix] += src[ox];
-          }
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.stride] += src[ox];
         }
       }
     }
@@ -101,8 +101,11 @@ void Conv2dBiasGrad(const Tensor& grad_out, const Window2d& g, float* dbias, flo
   for (int64_t c = 0; c < o; ++c) {
     double total = 0.0;
     for (int64_t n = 0; n < g.n; ++n) {
+      // A float partial sum per plane vectorises; planes are combined in double.
       const float* src = grad_out.f32() + (n * o + c) * opix;
-      for (int64_t p = 0; p < opix; ++p) total += src[p];
+      float plane = 0.0f;
+      for (int64_t p = 0; p < opix; ++p) plane += src[p];
+      total += plane;
     }
     dbias[c] = static_cast<float>(total) + (beta != 0.0f ? dbias[c] : 0.0f);
   }

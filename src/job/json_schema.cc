@@ -154,10 +154,10 @@ class Checker {
         return;
       case FieldDescriptor::CPPTYPE_INT64:
         Integer(v, path, -9223372036854775808.0, 9223372036854775807.0,
-                "-9223372036854775808 to 9223372036854775807");
+                "-9223372036854775808 to 9223372036854775807", true);
         return;
       case FieldDescriptor::CPPTYPE_UINT64:
-        Integer(v, path, 0.0, 18446744073709551615.0, "0 to 18446744073709551615");
+        Integer(v, path, 0.0, 18446744073709551615.0, "0 to 18446744073709551615", true);
         return;
     }
   }
@@ -201,19 +201,21 @@ class Checker {
     Add(v.pos, path, absl::StrFormat("expected a number, found %s", JsonKindName(v.kind)));
   }
 
-  // [lo, hi] is checked in double, which is exact enough: protobuf checks the last digits.
-  void Integer(const JsonValue& v, const std::string& path, double lo, double hi,
-               const char* range) {
-    if (v.kind != Kind::kNumber && v.kind != Kind::kString) {
-      Add(v.pos, path, absl::StrFormat("expected an integer, found %s", JsonKindName(v.kind)));
+  // Integers are written as integers: "3", not "3.0", "3e0" or (except for 64-bit fields, which
+  // the JSON mapping prints as strings) "\"3\"". [lo, hi] is checked in double, which is close
+  // enough: protobuf checks the last digits.
+  void Integer(const JsonValue& v, const std::string& path, double lo, double hi, const char* range,
+               bool allow_string = false) {
+    const bool string_ok = allow_string && v.kind == Kind::kString;
+    if (v.kind != Kind::kNumber && !string_ok) {
+      Add(v.pos, path,
+          absl::StrFormat("expected an integer, found %s%s", JsonKindName(v.kind),
+                          v.kind == Kind::kString ? " (write numbers without quotes)" : ""));
       return;
     }
     double d = 0;
-    if (!absl::SimpleAtod(v.text, &d)) {
-      Add(v.pos, path, absl::StrFormat("expected an integer, found \"%s\"", v.text));
-      return;
-    }
-    if (d != std::floor(d)) {
+    if (v.text.find_first_of(".eE") != std::string::npos || !absl::SimpleAtod(v.text, &d) ||
+        v.text.empty()) {
       Add(v.pos, path, absl::StrFormat("expected an integer, found %s", v.text));
       return;
     }

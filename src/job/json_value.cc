@@ -30,15 +30,17 @@ class Parser {
   bool AtEnd() const { return i_ >= s_.size(); }
   char Peek() const { return AtEnd() ? '\0' : s_[i_]; }
 
+  // Positions are asked for in increasing order, so the column is counted incrementally from the
+  // last one (a long single-line file stays linear).
   JsonPos Pos() const {
-    JsonPos p;
-    p.line = line_;
-    int column = 1;
+    if (col_line_start_ != line_start_ || col_index_ > i_) {
+      col_line_start_ = col_index_ = line_start_;
+      column_ = 1;
+    }
     // Count code points, not bytes: skip UTF-8 continuation bytes.
-    for (size_t k = line_start_; k < i_; ++k)
-      if ((static_cast<unsigned char>(s_[k]) & 0xC0) != 0x80) ++column;
-    p.column = column;
-    return p;
+    for (; col_index_ < i_ && col_index_ < s_.size(); ++col_index_)
+      if ((static_cast<unsigned char>(s_[col_index_]) & 0xC0) != 0x80) ++column_;
+    return JsonPos{line_, column_};
   }
 
   absl::Status Error(const std::string& problem) const { return ErrorAt(Pos(), problem); }
@@ -303,6 +305,10 @@ class Parser {
   size_t i_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;
+  // Pos()'s cache: the column of byte col_index_ on the line starting at col_line_start_.
+  mutable size_t col_line_start_ = 0;
+  mutable size_t col_index_ = 0;
+  mutable int column_ = 1;
 };
 
 }  // namespace

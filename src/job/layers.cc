@@ -1,5 +1,7 @@
 // One spec layer at a time: its field ranges and its output shape, with errors that name the layer
 // and say what to change. Shape rules match the nn modules' OutputShape (BuildModel cross-checks).
+#include <algorithm>
+
 #include "job/internal.h"
 
 namespace hearth::job_internal {

@@ -1,6 +1,5 @@
 // Job spec <-> JSON. Protobuf's JSON mapping does the conversion; a positioned syntax and schema
 // check runs first so that errors name the line, column and field path.
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"

@@ -28,10 +28,9 @@ void CheckHead(const v1::JobSpec& spec, ErrorList& errors) {
   const v1::LossType loss = EffectiveLoss(spec);
   if (!IsLogitLoss(loss)) return;
   const v1::ModelSpec& model = spec.model();
-  const std::string squash = loss == v1::CROSS_ENTROPY ? "softmax" : "sigmoid";
   const std::string why =
-      absl::StrFormat("%s takes logits and applies the %s itself: remove this final %s",
-                      LossName(loss), squash, "activation");
+      absl::StrFormat("%s takes logits and applies the %s itself: remove this final activation",
+                      LossName(loss), loss == v1::CROSS_ENTROPY ? "softmax" : "sigmoid");
   const int head = HeadIndex(model);
   for (int j = model.layers_size() - 1; j > head; --j) {
     const v1::Layer& l = model.layers(j);

@@ -85,9 +85,9 @@ SGD::SGD(const SGDOptions& options) : Optimizer(options.lr, SgdSlots(options)), 
 }
 
 std::string SGD::Describe() const {
-  return absl::StrFormat("SGD(lr=%g, momentum=%g, dampening=%g, weight_decay=%g, nesterov=%v)",
+  return absl::StrFormat("SGD(lr=%g, momentum=%g, dampening=%g, weight_decay=%g, nesterov=%s)",
                          options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
-                         options_.nesterov);
+                         options_.nesterov ? "true" : "false");
 }
 
 void SGD::Update(const Span& span) const {

@@ -48,10 +48,12 @@ class EarlyStopping {
  public:
   explicit EarlyStopping(const v1::JobSpec& spec)
       : enabled_(spec.has_early_stopping()),
-        monitor_(spec.early_stopping().monitor()),
+        monitor_(EarlyStoppingMonitor(spec)),
         mode_(ResolveMonitorMode(monitor_, spec.early_stopping().mode())),
         patience_(spec.early_stopping().patience()),
         min_delta_(spec.early_stopping().min_delta()) {}
+
+  const std::string& monitor() const { return monitor_; }
 
   // Returns true when training should stop after this epoch.
   bool Update(double value) {
@@ -75,11 +77,6 @@ class EarlyStopping {
   std::optional<double> best_;
   int waited_ = 0;
 };
-
-std::string DefaultMonitor(const v1::JobSpec& spec) {
-  if (!spec.checkpoint().monitor().empty()) return spec.checkpoint().monitor();
-  return HasValidationData(spec) ? "val_loss" : "loss";
-}
 
 StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& options,
                                   JobData& data) {
@@ -153,7 +150,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   if (spec.checkpoint().has_keep_last()) manager_options.keep_last = spec.checkpoint().keep_last();
   HEARTH_ASSIGN_OR_RETURN(
       auto manager, CheckpointManager::Open(Env::Default(), options.run_dir, manager_options));
-  const std::string monitor = DefaultMonitor(spec);
+  const std::string monitor = CheckpointMonitor(spec);
   const MetricMode monitor_mode = ResolveMonitorMode(monitor, spec.checkpoint().mode());
   run::ModelState model_state{&spec, &data.train.class_names, &data.preprocess, data.example_shape,
                               data.num_outputs};
@@ -270,10 +267,10 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     const double value = MonitoredValue(monitor, result.train_loss, result.validation_metrics);
     HEARTH_RETURN_IF_ERROR(save(MonitoredMetric{monitor, value, monitor_mode}));
     pos = at_end;
-    if (early_stopping.Update(MonitoredValue(spec.early_stopping().monitor(), result.train_loss,
+    if (early_stopping.Update(MonitoredValue(early_stopping.monitor(), result.train_loss,
                                              result.validation_metrics))) {
       progress.Message(absl::StrFormat("early stopping after epoch %d: %s stopped improving",
-                                       pos.epoch + 1, spec.early_stopping().monitor()));
+                                       pos.epoch + 1, early_stopping.monitor()));
       result.early_stopped = true;
       ++pos.epoch;
       break;

@@ -84,6 +84,18 @@ TEST(ExampleSpecs, LoadValidateRoundTripAndBuild) {
   }
 }
 
+TEST(ExampleSpecs, TheCompleteExampleInTheDocsIsValid) {
+  StatusOr<std::string> doc = Env::Default().ReadFile(SourceDir() + "/docs/job-spec.md");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  const size_t begin = doc->find("```json\n");
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = doc->find("```", begin + 8);
+  StatusOr<v1::JobSpec> spec = ParseJobSpec(doc->substr(begin + 8, end - begin - 8), "job-spec.md");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(ValidateJobSpec(*spec).ok()) << ValidateJobSpec(*spec);
+  EXPECT_TRUE(BuildModel(*spec, Shape{1, 28, 28}, 10, 0).ok());
+}
+
 TEST(ExampleSpecs, MnistModelsHaveTheDocumentedShapes) {
   StatusOr<v1::JobSpec> cnn = LoadJobSpec(SourceDir() + "/examples/jobs/mnist_cnn.json");
   ASSERT_TRUE(cnn.ok()) << cnn.status();

@@ -119,8 +119,16 @@ TEST(ParseJobSpec, WrongJsonTypesAreErrorsNotCoerced) {
   EXPECT_TRUE(Contains(ParseMessage(R"({"name": 5})"), "name: expected a string, found a number"));
   EXPECT_TRUE(Contains(ParseMessage(R"({"model": {"layers": [{"dense": {"units": 3.5}}]}})"),
                        "model.layers[0].dense.units: expected an integer, found 3.5"));
-  EXPECT_TRUE(Contains(ParseMessage(R"({"epochs": 1e10})"),
-                       "epochs: 1e10 is out of range (-2147483648 to 2147483647)"));
+  EXPECT_TRUE(Contains(ParseMessage(R"({"epochs": 10000000000})"),
+                       "epochs: 10000000000 is out of range (-2147483648 to 2147483647)"));
+  EXPECT_TRUE(
+      Contains(ParseMessage(R"({"epochs": 3.0})"), "epochs: expected an integer, found 3.0"));
+  EXPECT_TRUE(
+      Contains(ParseMessage(R"({"epochs": "3"})"),
+               "epochs: expected an integer, found a string (write numbers without quotes)"));
+  EXPECT_TRUE(Contains(ParseMessage(R"({"seed": -1})"),
+                       "seed: -1 is out of range (0 to 18446744073709551615)"));
+  EXPECT_EQ(SpecFromJson(R"({"seed": "18446744073709551615"})").seed(), 18446744073709551615u);
   EXPECT_TRUE(Contains(ParseMessage(R"({"model": {"input_shape": [1, null]}})"),
                        "model.input_shape[1]: null is not allowed in a list"));
 }
