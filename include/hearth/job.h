@@ -38,11 +38,13 @@ namespace hearth {
 // ---- Loading and saving -------------------------------------------------------------------------
 
 // Parses JSON text (protobuf's JSON mapping; unknown fields are errors). Does not validate.
-// InvalidArgument naming `source_name`, and where possible the line, column and field path:
-//   job.json:3:14: expected ',' or '}' after an object member
-//   job.json:7:9: model.layers[1].conv2d.filterz: unknown field (expected one of: filters, ...)
-//   job.json:2:11: task: invalid value "classification" (expected one of: REGRESSION, ...)
-// A key repeated within one object is an error too (JSON parsers differ on which one wins).
+// InvalidArgument naming `source_name`, the line and column, and the field path when there is one:
+//   job.json:3:14: expected ',' or '}' after the value of "name", found '"'
+//   job.json:7:19: model.layers[1].conv2d.filterz: unknown field, did you mean "filters"? (...)
+//   job.json:2:11: task: invalid value "classification": enum values are upper case, write ...
+// Stricter than protobuf's parser alone: a repeated key, two members of a oneof, or a value of the
+// wrong JSON type ("yes" for a bool, 3.0 for an int) is an error. Every such problem is reported,
+// joined with "; ".
 StatusOr<v1::JobSpec> ParseJobSpec(std::string_view json_text, std::string_view source_name);
 // ParseJobSpec on a file's contents. NotFound when the file does not exist.
 StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path, Env& env = Env::Default());
