@@ -19,7 +19,7 @@ void PrintUsage(std::FILE* out) {
                "Hearth trains regression, classification and clustering models from a job spec.\n\n"
                "commands:\n");
   for (const auto* c : kCommands)
-    std::fprintf(out, "  %-10s %s\n", c->spec.name.c_str(), c->spec.summary.c_str());
+    std::fprintf(out, "  %-10s %s\n", c->spec.name.c_str(), c->spec.brief.c_str());
   std::fprintf(out,
                "\nRun 'hearth <command> --help' for its flags. Job specs: docs/job-spec.md.\n");
 }

@@ -166,6 +166,7 @@ const Command& EvalCommand() {
   static const Command command{
       {"eval",
        "hearth eval CHECKPOINT --data FILE [--labels FILE] [--json]",
+       "evaluate a checkpoint on labelled data",
        "Evaluates a trained checkpoint on labelled data with the job's metrics and loss.",
        {"CHECKPOINT"},
        {{"data", "FILE", "data to evaluate (CSV, IDX or .npy, read like the job's training data)"},
@@ -179,6 +180,7 @@ const Command& PredictCommand() {
   static const Command command{
       {"predict",
        "hearth predict CHECKPOINT --input FILE.csv|.npy|IDX [--output FILE] [--json]",
+       "predict with a checkpoint",
        "Predicts with a trained checkpoint: the class and its probabilities (classification),\n"
        "the values (regression) or the cluster (k-means), one row per example.",
        {"CHECKPOINT"},
@@ -193,6 +195,7 @@ const Command& InspectCommand() {
   static const Command command{
       {"inspect",
        "hearth inspect CHECKPOINT [--json]",
+       "show a checkpoint's model, metadata and tensors",
        "Shows a checkpoint's model, metadata and tensors (and verifies its checksums).",
        {"CHECKPOINT"},
        {{"json", "", "print one JSON object (for scripts)"}}},

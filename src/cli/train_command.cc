@@ -89,6 +89,7 @@ const Command& TrainCommand() {
   static const Command command{
       {"train",
        "hearth train JOB.json [--out RUN_DIR | --resume RUN_DIR] [flags]",
+       "train a model from a job spec on this machine",
        "Trains the model a job spec describes on this machine, with a progress bar, checkpoints,\n"
        "metrics.jsonl and curves.svg in the run directory. Ctrl-C saves a checkpoint and stops;\n"
        "--resume continues exactly where the run stopped.",
