@@ -147,6 +147,10 @@ int64_t ResidentKilobytes() {
 }
 
 TEST(TapeTest, MemoryStaysFlatOver10000TrainingSteps) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer keeps freed memory in quarantine, so resident memory grows "
+                  "by design; the plain build runs this test";
+#endif
   Generator rng(5);
   Sequential model;
   model.Emplace<Linear>(16, 32, rng)
