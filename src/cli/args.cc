@@ -29,26 +29,24 @@ StatusOr<ParsedArgs> Parse(const CommandSpec& spec, int argc, char** argv) {
     for (const FlagSpec& f : spec.flags)
       if (f.name == name) flag = &f;
     if (flag == nullptr)
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "hearth %s: unknown flag --%s (see hearth %s --help)", spec.name, name, spec.name));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("unknown flag --%s (see hearth %s --help)", name, spec.name));
     if (flag->value_name.empty()) {
       if (inline_value)
-        return absl::InvalidArgumentError(
-            absl::StrFormat("hearth %s: --%s takes no value", spec.name, name));
+        return absl::InvalidArgumentError(absl::StrFormat("--%s takes no value", name));
       value = "true";
     } else if (!inline_value) {
       if (i + 1 >= argc)
-        return absl::InvalidArgumentError(absl::StrFormat("hearth %s: --%s needs a value (%s)",
-                                                          spec.name, name, flag->value_name));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("--%s needs a value (%s)", name, flag->value_name));
       value = argv[++i];
     }
     out.values[name] = value;
   }
   if (out.positionals.size() != spec.positionals.size()) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("hearth %s: expected %d argument(s) (%s), got %d; usage: %s", spec.name,
-                        spec.positionals.size(), absl::StrJoin(spec.positionals, " "),
-                        out.positionals.size(), spec.usage));
+        absl::StrFormat("expected %d argument(s) (%s), got %d; usage: %s", spec.positionals.size(),
+                        absl::StrJoin(spec.positionals, " "), out.positionals.size(), spec.usage));
   }
   return out;
 }

@@ -2,7 +2,9 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/json_writer.h"
@@ -32,6 +34,19 @@ void PrintMetrics(const char* title, const MetricResults& metrics) {
   std::printf("\n");
 }
 
+// The value of a positive integer flag (at most `max`), or `fallback` when it is absent.
+StatusOr<int64_t> PositiveFlag(const ParsedArgs& args, const std::string& flag, int64_t fallback,
+                               int64_t max = std::numeric_limits<int64_t>::max()) {
+  if (!args.Has(flag)) return fallback;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(args.Get(flag), &value) || value < 1 || value > max)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--%s: expected a positive integer%s, got \"%s\"", flag,
+        max == std::numeric_limits<int64_t>::max() ? "" : absl::StrFormat(" (at most %d)", max),
+        args.Get(flag)));
+  return value;
+}
+
 int Run(const ParsedArgs& args) {
   const CommandSpec& spec = TrainCommand().spec;
   auto job = LoadJobSpec(args.positionals[0]);
@@ -46,9 +61,12 @@ int Run(const ParsedArgs& args) {
     return Fail(spec, absl::InvalidArgumentError("--resume RUN_DIR already names the run "
                                                  "directory; drop --out"));
   options.progress.quiet = args.Has("quiet") || args.Has("json");
-  if (args.Has("log-every")) options.progress.plain_every_steps = std::stoll(args.Get("log-every"));
-  const int threads = args.Has("threads") ? std::stoi(args.Get("threads")) : 1;
-  SetBlasThreads(threads);
+  auto log_every = PositiveFlag(args, "log-every", 100);
+  if (!log_every.ok()) return Fail(spec, log_every.status());
+  options.progress.plain_every_steps = *log_every;
+  auto threads = PositiveFlag(args, "threads", 1, 1024);
+  if (!threads.ok()) return Fail(spec, threads.status());
+  SetBlasThreads(static_cast<int>(*threads));
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   options.stop_requested = [] { return stop_signal != 0; };

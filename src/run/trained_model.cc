@@ -88,7 +88,7 @@ StatusOr<MetricResults> TrainedModel::Evaluate(const Dataset& data) {
     HEARTH_ASSIGN_OR_RETURN(MetricSet metrics, MetricSet::Create(MetricNames(spec_), options));
     Tensor x = reshape(prepared.features, Shape{prepared.size(), -1});
     HEARTH_ASSIGN_OR_RETURN(Tensor outputs, Outputs(data.features));
-    HEARTH_RETURN_IF_ERROR(metrics.Update(x, argmax(neg(outputs))));
+    HEARTH_RETURN_IF_ERROR(metrics.Update(argmax(neg(outputs)), x));
     return metrics.Compute();
   }
   if (!data.labels.defined())

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "hearth/autograd.h"
 #include "hearth/job.h"
@@ -67,6 +68,31 @@ class EarlyStopping {
     }
     return ++waited_ >= patience_;
   }
+  // Whether an earlier Update already said to stop.
+  bool stopped() const { return enabled_ && waited_ >= patience_; }
+
+  // The state rides in each checkpoint, so a resumed run stops after the same epoch as an
+  // uninterrupted one.
+  void SaveTo(Checkpoint& c) const {
+    if (!enabled_) return;
+    if (best_) c.metadata[run::kEarlyStoppingBestKey] = absl::StrFormat("%.17g", *best_);
+    c.metadata[run::kEarlyStoppingWaitedKey] = std::to_string(waited_);
+  }
+  Status RestoreFrom(const Checkpoint& c, const std::string& source) {
+    auto best = c.metadata.find(run::kEarlyStoppingBestKey);
+    auto waited = c.metadata.find(run::kEarlyStoppingWaitedKey);
+    double best_value = 0;
+    if (best != c.metadata.end()) {
+      if (!absl::SimpleAtod(best->second, &best_value))
+        return absl::DataLossError(absl::StrFormat("%s: metadata \"%s\" is not a number", source,
+                                                   run::kEarlyStoppingBestKey));
+      best_ = best_value;
+    }
+    if (waited != c.metadata.end() && !absl::SimpleAtoi(waited->second, &waited_))
+      return absl::DataLossError(absl::StrFormat("%s: metadata \"%s\" is not an integer", source,
+                                                 run::kEarlyStoppingWaitedKey));
+    return absl::OkStatus();
+  }
 
  private:
   bool enabled_;
@@ -104,7 +130,7 @@ StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& o
     Tensor features =
         set.features.rank() == 2 ? set.features : reshape(set.features, Shape{set.size(), -1});
     HEARTH_ASSIGN_OR_RETURN(Tensor assigned, kmeans.Predict(features));
-    HEARTH_RETURN_IF_ERROR(metrics.Update(features, assigned));
+    HEARTH_RETURN_IF_ERROR(metrics.Update(assigned, features));
     return metrics.Compute();
   };
   HEARTH_ASSIGN_OR_RETURN(result.validation_metrics,
@@ -157,6 +183,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
 
   TrainResult result;
   TrainingPosition pos;
+  EarlyStopping early_stopping(spec);
   if (options.resume) {
     if (!manager->Latest())
       return absl::NotFoundError(absl::StrFormat(
@@ -167,6 +194,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     HEARTH_RETURN_IF_ERROR(optimizer->LoadState(params, c.tensors));
     HEARTH_RETURN_IF_ERROR(run::RestoreGenerators(c, *model));
     HEARTH_ASSIGN_OR_RETURN(pos, run::ReadPosition(c, source));
+    HEARTH_RETURN_IF_ERROR(early_stopping.RestoreFrom(c, source));
+    // The run had already stopped early: there is nothing left to train.
+    result.early_stopped = early_stopping.stopped();
     result.resumed = true;
     result.resumed_from_step = pos.step;
   }
@@ -185,16 +215,16 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
 
   auto save = [&](std::optional<MonitoredMetric> metric) -> Status {
     Checkpoint c = run::PackCheckpoint(model_state, pos, &params, optimizer.get(), model.get(), {});
+    early_stopping.SaveTo(c);
     HEARTH_RETURN_IF_ERROR(manager->Save(pos.step, c, metric));
     result.checkpoint = manager->PathOf(*manager->Latest());
     return absl::OkStatus();
   };
 
-  EarlyStopping early_stopping(spec);
   const double start = Now();
   int64_t examples_seen = 0;
   model->Train();
-  for (; pos.epoch < epochs; ++pos.epoch, pos.batch_in_epoch = 0) {
+  for (; pos.epoch < epochs && !result.early_stopped; ++pos.epoch, pos.batch_in_epoch = 0) {
     HEARTH_RETURN_IF_ERROR(loader.Seek(pos.epoch, pos.batch_in_epoch));
     progress.StartEpoch(static_cast<int>(pos.epoch) + 1);
     double epoch_loss = 0.0;
@@ -260,6 +290,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     HEARTH_RETURN_IF_ERROR(log->Append(EpochRecord{static_cast<int>(pos.epoch) + 1, pos.step,
                                                    result.train_loss, shown, Now() - start}
                                            .ToRecord()));
+    // Decided before the save, so the checkpoint carries this epoch's early-stopping state.
+    const bool stop_early = early_stopping.Update(
+        MonitoredValue(early_stopping.monitor(), result.train_loss, result.validation_metrics));
     // The epoch is complete: a checkpoint taken now resumes at the next one.
     TrainingPosition at_end = pos;
     ++pos.epoch;
@@ -267,8 +300,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     const double value = MonitoredValue(monitor, result.train_loss, result.validation_metrics);
     HEARTH_RETURN_IF_ERROR(save(MonitoredMetric{monitor, value, monitor_mode}));
     pos = at_end;
-    if (early_stopping.Update(MonitoredValue(early_stopping.monitor(), result.train_loss,
-                                             result.validation_metrics))) {
+    if (stop_early) {
       progress.Message(absl::StrFormat("early stopping after epoch %d: %s stopped improving",
                                        pos.epoch + 1, early_stopping.monitor()));
       result.early_stopped = true;

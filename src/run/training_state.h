@@ -18,6 +18,9 @@ inline constexpr char kCentroidsName[] = "kmeans.centroids";
 inline constexpr char kExampleShapeKey[] = "example_shape";
 inline constexpr char kNumOutputsKey[] = "num_outputs";
 inline constexpr char kPreprocessKey[] = "preprocess";
+// Early stopping's best monitored value (%.17g) and epochs waited since, for an exact resume.
+inline constexpr char kEarlyStoppingBestKey[] = "early_stopping.best";
+inline constexpr char kEarlyStoppingWaitedKey[] = "early_stopping.waited";
 
 struct TrainingPosition {
   int64_t step = 0;            // optimizer updates done
