@@ -18,9 +18,9 @@ struct FlagSpec {
 
 struct CommandSpec {
   std::string name;
-  std::string usage;  // e.g. "hearth train JOB.json [flags]"
-  std::string brief;    // one line, for `hearth --help`
-  std::string summary;  // the paragraph `hearth <command> --help` shows
+  std::string usage;                     // e.g. "hearth train JOB.json [flags]"
+  std::string brief;                     // one line, for `hearth --help`
+  std::string summary;                   // the paragraph `hearth <command> --help` shows
   std::vector<std::string> positionals;  // names, all required
   std::vector<FlagSpec> flags;
 };

@@ -23,9 +23,15 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 
 }  // namespace kernels
 
-void SetBlasThreads(int threads) { openblas_set_num_threads(threads); }
-int BlasThreads() { return openblas_get_num_threads(); }
-std::string BlasCoreName() { return openblas_get_corename(); }
+void SetBlasThreads(int threads) {
+  openblas_set_num_threads(threads);
+}
+int BlasThreads() {
+  return openblas_get_num_threads();
+}
+std::string BlasCoreName() {
+  return openblas_get_corename();
+}
 
 std::string PreferredBlasCore() {
   __builtin_cpu_init();

@@ -16,7 +16,8 @@ void Im2ColImage(const float* x, const Window2d& g, float* col) {
         float* row = col + ((c * g.kh + ki) * g.kw + kj) * opix;
         // Output columns whose input column ix = ox * stride - pad + kj lies inside the image.
         const int64_t lo = std::clamp<int64_t>((g.pad - kj + g.stride - 1) / g.stride, 0, g.ow);
-        const int64_t hi = std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
+        const int64_t hi =
+            std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t iy = oy * g.stride - g.pad + ki;
           float* dst = row + oy * g.ow;
@@ -46,7 +47,8 @@ void Col2ImImage(const float* col, const Window2d& g, float* x) {
         const float* row = col + ((c * g.kh + ki) * g.kw + kj) * opix;
         // The same in-image column range as Im2ColImage.
         const int64_t lo = std::clamp<int64_t>((g.pad - kj + g.stride - 1) / g.stride, 0, g.ow);
-        const int64_t hi = std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
+        const int64_t hi =
+            std::clamp<int64_t>((g.w + g.pad - kj + g.stride - 1) / g.stride, lo, g.ow);
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t iy = oy * g.stride - g.pad + ki;
           if (iy < 0 || iy >= g.h) continue;

@@ -101,7 +101,8 @@ RMSprop::RMSprop(const RMSpropOptions& options)
 std::string RMSprop::Describe() const {
   return absl::StrFormat(
       "RMSprop(lr=%g, alpha=%g, eps=%g, weight_decay=%g, momentum=%g, centered=%s)", options_.lr,
-      options_.alpha, options_.eps, options_.weight_decay, options_.momentum, options_.centered ? "true" : "false");
+      options_.alpha, options_.eps, options_.weight_decay, options_.momentum,
+      options_.centered ? "true" : "false");
 }
 
 void RMSprop::Update(const Span& span) const {
