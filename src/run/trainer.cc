@@ -104,6 +104,33 @@ class EarlyStopping {
   int waited_ = 0;
 };
 
+// A run killed after its last checkpoint logged steps that the resumed run repeats: drop them so
+// the log (and its curves) read like one uninterrupted run.
+Status TrimMetricsLog(const std::string& path, int64_t last_step) {
+  if (!Env::Default().FileExists(path)) return absl::OkStatus();
+  HEARTH_ASSIGN_OR_RETURN(std::vector<MetricsRecord> records, ReadMetricsLog(path));
+  std::string kept;
+  for (const MetricsRecord& r : records) {
+    const double step = r.Number("step");
+    if (!std::isnan(step) && step > static_cast<double>(last_step)) continue;
+    kept += r.ToJson() + "\n";
+  }
+  return Env::Default().WriteFileAtomically(path, kept);
+}
+
+// The single record and curves of a k-means run, for the same run-directory layout as training.
+Status WriteKMeansLog(const std::string& run_dir, int64_t iterations, double inertia_per_example,
+                      const MetricResults& metrics, double seconds) {
+  const std::string path = JoinPath(run_dir, kMetricsLogName);
+  HEARTH_ASSIGN_OR_RETURN(auto log, MetricsLogWriter::Open(path));
+  HEARTH_RETURN_IF_ERROR(log->Append(
+      EpochRecord{1, iterations, inertia_per_example, Prefixed(metrics, "val_"), seconds}
+          .ToRecord()));
+  HEARTH_RETURN_IF_ERROR(log->Close());
+  HEARTH_ASSIGN_OR_RETURN(auto records, ReadMetricsLog(path));
+  return WriteTrainingCurves(records, JoinPath(run_dir, "curves.svg"));
+}
+
 StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& options,
                                   JobData& data) {
   const double start = Now();
@@ -146,6 +173,8 @@ StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& o
                                      kmeans.centroids());
   HEARTH_RETURN_IF_ERROR(manager->Save(result.steps, c));
   result.checkpoint = result.best_checkpoint = manager->PathOf(*manager->Latest());
+  HEARTH_RETURN_IF_ERROR(WriteKMeansLog(options.run_dir, result.steps, result.train_loss,
+                                        result.validation_metrics, result.wall_seconds));
   progress.Finish(result.validation_metrics);
   return result;
 }
@@ -201,8 +230,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     result.resumed_from_step = pos.step;
   }
 
-  HEARTH_ASSIGN_OR_RETURN(auto log,
-                          MetricsLogWriter::Open(JoinPath(options.run_dir, kMetricsLogName)));
+  const std::string log_path = JoinPath(options.run_dir, kMetricsLogName);
+  if (result.resumed) HEARTH_RETURN_IF_ERROR(TrimMetricsLog(log_path, pos.step));
+  HEARTH_ASSIGN_OR_RETURN(auto log, MetricsLogWriter::Open(log_path));
   const int epochs = spec.epochs();
   const int64_t log_every = spec.log_every_steps() > 0 ? spec.log_every_steps() : 50;
   const int64_t save_every = spec.checkpoint().every_steps();

@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "hearth/report.h"
 #include "run/cli_runner.h"
 #include "run/run_test_util.h"
 
@@ -136,6 +138,12 @@ TEST_F(ResumeCliTest, SigkillAfterAMidEpochCheckpointThenResumeIsBitIdentical) {
   EXPECT_GT(MetadataInt(at_kill, ckpt_keys::kBatchInEpoch), 0) << "not a mid-epoch checkpoint";
   EXPECT_LT(MetadataInt(at_kill, ckpt_keys::kBatchInEpoch), kResumeJobStepsPerEpoch);
 
+  {
+    // A record the killed run logged after its last checkpoint (a late step, so that keeping it
+    // would break the order); the resumed run logs that stretch again, so resume must drop it.
+    std::ofstream log(run + "/metrics.jsonl", std::ios::app);
+    log << "{\"type\":\"step\",\"step\":" << kTotalSteps << ",\"loss\":1}\n";
+  }
   ResumeToTheEndAndCompare(run, killed_at);
   // The resume cleaned up whatever the kill left half-written.
   for (const auto& entry : std::filesystem::directory_iterator(run)) {
@@ -145,6 +153,16 @@ TEST_F(ResumeCliTest, SigkillAfterAMidEpochCheckpointThenResumeIsBitIdentical) {
                           (name.rfind("ckpt-", 0) == 0 && name.size() > 17 &&
                            name.substr(name.size() - 12) == ".safetensors");
     EXPECT_TRUE(expected) << "left behind in the run directory: " << name;
+  }
+  // The log reads like one uninterrupted run: the steps the killed run logged after its last
+  // checkpoint were dropped before the resumed run logged them again.
+  auto records = ReadMetricsLog(run + "/metrics.jsonl");
+  ASSERT_TRUE(records.ok()) << records.status();
+  double previous_step = -1;
+  for (const MetricsRecord& r : *records) {
+    if (r.type() != "step") continue;
+    EXPECT_GT(r.Number("step"), previous_step) << "metrics.jsonl repeats step " << r.Number("step");
+    previous_step = r.Number("step");
   }
 }
 
