@@ -52,9 +52,13 @@ void Col2ImImage(const float* col, const Window2d& g, float* x) {
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t iy = oy * g.stride - g.pad + ki;
           if (iy < 0 || iy >= g.h) continue;
-          float* dst = x + (c * g.h + iy) * g.w - g.pad + kj;
-          const float* src = row + oy * g.ow;
-          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.stride] += src[ox];
+          float* __restrict dst = x + (c * g.h + iy) * g.w - g.pad + kj;
+          const float* __restrict src = row + oy * g.ow;
+          if (g.stride == 1) {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox] += src[ox];  // contiguous: vectorises
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.stride] += src[ox];
+          }
         }
       }
     }
