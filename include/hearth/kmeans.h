@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "hearth/random.h"
@@ -70,6 +71,15 @@ Tensor CentroidsFromStats(const ClusterStats& total, const Tensor& old_centroids
 Tensor KMeansPlusPlus(const Tensor& x, int64_t k, Generator& rng);
 
 // Not thread-safe while fitting; const methods may be called concurrently.
+// The nearest of `centroids` [k, D] for each row of x [M, D], as int64 [M]: what a fitted KMeans
+// predicts, for callers that hold only the centroids (a model restored from a checkpoint).
+// InvalidArgument naming `source` when x is not a finite float32 matrix of width D.
+StatusOr<Tensor> NearestCentroids(const Tensor& x, const Tensor& centroids,
+                                  std::string_view source = "k-means input");
+// Squared Euclidean distance of each row of x [M, D] to each centroid: float32 [M, k].
+StatusOr<Tensor> SquaredCentroidDistances(const Tensor& x, const Tensor& centroids,
+                                          std::string_view source = "k-means input");
+
 class KMeans {
  public:
   explicit KMeans(KMeansOptions options = {}) : options_(options) {}

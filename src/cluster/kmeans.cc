@@ -304,19 +304,48 @@ Status KMeans::Fit(const Tensor& x) {
   return absl::OkStatus();
 }
 
+namespace {
+
+Status CheckAgainstCentroids(const Tensor& x, const Tensor& centroids, std::string_view source) {
+  const std::string where(source);
+  HEARTH_RETURN_IF_ERROR(CheckMatrix(where.c_str(), x));
+  if (x.dim(1) != centroids.dim(1))
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: x has %d features per row but the model was fitted on %d; use data "
+                        "shaped like the training "
+                        "data",
+                        where, x.dim(1), centroids.dim(1)));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<Tensor> NearestCentroids(const Tensor& x, const Tensor& centroids,
+                                  std::string_view source) {
+  HEARTH_RETURN_IF_ERROR(CheckAgainstCentroids(x, centroids, source));
+  Tensor labels = Tensor::Empty(Shape{x.dim(0)}, DType::kInt64);
+  int64_t* out = labels.i64();
+  AssignRows(x, centroids, [&](int64_t i, int64_t j) { out[i] = j; });
+  return labels;
+}
+
+StatusOr<Tensor> SquaredCentroidDistances(const Tensor& x, const Tensor& centroids,
+                                          std::string_view source) {
+  HEARTH_RETURN_IF_ERROR(CheckAgainstCentroids(x, centroids, source));
+  const int64_t n = x.dim(0), d = x.dim(1), k = centroids.dim(0);
+  Tensor out = Tensor::Empty(Shape{n, k});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      out.f32()[i * k + j] =
+          static_cast<float>(SquaredDistance(x.f32() + i * d, centroids.f32() + j * d, d));
+  return out;
+}
+
 StatusOr<Tensor> KMeans::Predict(const Tensor& x) const {
   if (!fitted())
     return absl::FailedPreconditionError(
         "KMeans::Predict: the model is not fitted; call Fit first");
-  HEARTH_RETURN_IF_ERROR(CheckMatrix("KMeans::Predict", x));
-  if (x.dim(1) != centroids_.dim(1))
-    return absl::InvalidArgumentError(
-        absl::StrFormat("KMeans::Predict: x has %d features per row but the model was fitted on %d",
-                        x.dim(1), centroids_.dim(1)));
-  Tensor labels = Tensor::Empty(Shape{x.dim(0)}, DType::kInt64);
-  int64_t* out = labels.i64();
-  AssignRows(x, centroids_, [&](int64_t i, int64_t j) { out[i] = j; });
-  return labels;
+  return NearestCentroids(x, centroids_, "KMeans::Predict");
 }
 
 }  // namespace hearth

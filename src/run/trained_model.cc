@@ -87,8 +87,8 @@ StatusOr<MetricResults> TrainedModel::Evaluate(const Dataset& data) {
     options.seed = spec_.seed();
     HEARTH_ASSIGN_OR_RETURN(MetricSet metrics, MetricSet::Create(MetricNames(spec_), options));
     Tensor x = reshape(prepared.features, Shape{prepared.size(), -1});
-    HEARTH_ASSIGN_OR_RETURN(Tensor outputs, Outputs(data.features));
-    HEARTH_RETURN_IF_ERROR(metrics.Update(argmax(neg(outputs)), x));
+    HEARTH_ASSIGN_OR_RETURN(Tensor clusters, NearestCentroids(x, centroids_, "evaluation data"));
+    HEARTH_RETURN_IF_ERROR(metrics.Update(clusters, x));
     return metrics.Compute();
   }
   if (!data.labels.defined())
@@ -101,23 +101,7 @@ StatusOr<Tensor> TrainedModel::Outputs(const Tensor& features) {
   HEARTH_ASSIGN_OR_RETURN(Tensor x, Prepare(features));
   NoGradGuard no_grad;
   if (spec_.task() != v1::CLUSTERING) return (*model_)(x);
-  // Squared distance of each example to each centroid.
-  Tensor flat = reshape(x, Shape{x.dim(0), -1});
-  const int64_t n = flat.dim(0), k = centroids_.dim(0), d = centroids_.dim(1);
-  if (flat.dim(1) != d)
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "input has %d features per example, the centroids have %d", flat.dim(1), d));
-  Tensor out = Tensor::Empty(Shape{n, k});
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c) {
-      double s = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double diff = flat.f32()[i * d + j] - centroids_.f32()[c * d + j];
-        s += diff * diff;
-      }
-      out.f32()[i * k + c] = static_cast<float>(s);
-    }
-  return out;
+  return SquaredCentroidDistances(reshape(x, Shape{x.dim(0), -1}), centroids_, "input");
 }
 
 StatusOr<std::vector<TrainedModel::Prediction>> TrainedModel::Predict(const Tensor& features) {
