@@ -87,6 +87,10 @@ v1::DataFormat ResolveFormat(const v1::DataSource& source);
 bool HasValidationData(const v1::JobSpec& spec);
 // spec.workers(), default 1.
 int32_t Workers(const v1::JobSpec& spec);
+// deterministic_shards, default 8.
+int32_t DeterministicShards(const v1::JobSpec& spec);
+// gradient_accumulation_steps, default 1.
+int32_t AccumulationSteps(const v1::JobSpec& spec);
 
 // ---- Data ---------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -87,6 +88,14 @@ class KMeans {
   // Errors (InvalidArgument): x not a float32 [N, D] matrix with N, D >= 1; a non-finite value;
   // k > N; an option out of range.
   Status Fit(const Tensor& x);
+
+  // Sums one shard's ClusterStats with every other shard's, in place (an allreduce across ranks).
+  using StatsReducer = std::function<Status(ClusterStats& stats)>;
+  // Distributed fit. Every rank passes the whole data `all` (for k-means++ seeding and the
+  // tolerance scale, which must be identical everywhere), its own rows `shard` for the Lloyd
+  // iterations, and `reduce`. The centroids come out the same on every rank, and the same as
+  // Fit(all) up to the rounding of the double sums. Fit(x) is FitSharded(x, x, nullptr).
+  Status FitSharded(const Tensor& all, const Tensor& shard, const StatsReducer& reduce);
   // The nearest centroid of each row of x [M, D], int64 [M]. FailedPrecondition before Fit.
   StatusOr<Tensor> Predict(const Tensor& x) const;
 

@@ -63,6 +63,8 @@ struct ProgressOptions {
 
   // Only Finish() prints (the final results); for scripts and --quiet.
   bool quiet = false;
+  // Nothing at all, not even Finish(): the ranks other than 0 of a multi-worker job.
+  bool silent = false;
 
   // kPlain: print a progress line when the step is a multiple of this (and at each epoch's end).
   int64_t plain_every_steps = 100;

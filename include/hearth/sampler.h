@@ -107,6 +107,10 @@ struct Batch {
   std::vector<int64_t> indices;  // the examples' indices in the dataset
   int64_t epoch = 0;
   int64_t step = 0;  // index of this batch within the epoch, 0-based
+  // With DataLoader::SplitEachBatch: examples in the whole batch (all parts together), and where
+  // this part starts in it. Otherwise global_size is the batch's own size and global_offset 0.
+  int64_t global_size = 0;
+  int64_t global_offset = 0;
 };
 
 // Batches of a rank's share of an in-memory dataset, epoch by epoch.
@@ -132,6 +136,13 @@ class DataLoader {
   // means the epoch is already done). InvalidArgument otherwise: the values usually come from a
   // checkpoint.
   Status Seek(int64_t epoch, int64_t step);
+  // Data parallelism by global batch: each batch of batch_size examples (the global batch) is cut
+  // into `parts` contiguous blocks and Next() returns block `part` only, with Batch::global_size
+  // set. With a world-size-1 sampler and part = rank, parts = world size, the ranks together see
+  // exactly the batches one process would: N workers with global batch B train like 1 worker
+  // with batch B. The last, shorter batch of an epoch is split the same way (a block may be empty
+  // when it has fewer examples than parts), so nothing is padded or dropped.
+  Status SplitEachBatch(int part, int parts);
   // Fills `batch` with the next batch of the current epoch; false when the epoch is over.
   bool Next(Batch* batch);
 
@@ -154,6 +165,8 @@ class DataLoader {
   int64_t steps_per_epoch_;
   int64_t epoch_ = 0;
   int64_t step_ = 0;
+  int part_ = 0;
+  int parts_ = 1;
   std::vector<int64_t> order_;  // this rank's indices for epoch_
 };
 

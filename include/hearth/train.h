@@ -11,6 +11,8 @@
 
 #include "hearth/checkpoint.h"
 #include "hearth/data.h"
+#include "hearth/dist/communicator.h"
+#include "hearth/dist/reducer.h"
 #include "hearth/env.h"
 #include "hearth/kmeans.h"
 #include "hearth/metrics.h"
@@ -29,7 +31,12 @@ struct TrainOptions {
   ProgressOptions progress;
   // Polled between steps: when it returns true, a checkpoint is saved and training stops cleanly
   // (SIGINT/SIGTERM in the CLI).
+  // In a multi-worker run, a stop requested on any rank stops every rank after the same step.
   std::function<bool()> stop_requested;
+  // The job's ranks (not owned). nullptr: this process alone.
+  dist::Communicator* comm = nullptr;
+  // Gradient bucketing and overlap (data-parallel runs).
+  dist::ReducerOptions reducer;
 };
 
 struct TrainResult {
@@ -46,6 +53,8 @@ struct TrainResult {
   bool early_stopped = false;   // stopped by early_stopping
   bool resumed = false;
   int64_t resumed_from_step = 0;
+  int workers = 1;               // data-parallel ranks that trained
+  int resumed_from_workers = 1;  // ranks of the run that saved the checkpoint resumed from
 };
 
 // Validates the spec completely, reads the data, and trains. Errors name the file, field or step.

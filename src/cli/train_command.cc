@@ -1,14 +1,19 @@
 // `hearth train JOB.json`: trains locally with a progress bar, saves checkpoints, prints metrics.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/json_writer.h"
+#include "cli/worker_launcher.h"
 #include "hearth/blas.h"
+#include "hearth/dist/collectives.h"
 #include "hearth/job.h"
 #include "hearth/train.h"
 
@@ -47,32 +52,85 @@ StatusOr<int64_t> PositiveFlag(const ParsedArgs& args, const std::string& flag, 
   return value;
 }
 
+// `hearth train --workers N` outside mpirun: the same command, N times, through hearthrun.
+int RunWorkers(const ParsedArgs& args, const std::string& run_dir, int workers) {
+  const CommandSpec& spec = TrainCommand().spec;
+  std::error_code error;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error) return Fail(spec, absl::InternalError("cannot find the hearth binary to launch"));
+  std::vector<std::string> command = {self, "train", args.positionals[0]};
+  command.insert(command.end(), {args.Has("resume") ? "--resume" : "--out", run_dir});
+  for (const char* flag : {"threads", "log-every"})
+    if (args.Has(flag)) command.insert(command.end(), {std::string("--") + flag, args.Get(flag)});
+  for (const char* flag : {"quiet", "json"})
+    if (args.Has(flag)) command.push_back(std::string("--") + flag);
+  StatusOr<int> exit_code = LaunchWorkers(workers, command);
+  if (!exit_code.ok()) return Fail(spec, exit_code.status());
+  return *exit_code;
+}
+
+// BLAS threads per rank: --threads, else the machine's cores shared among the local ranks.
+StatusOr<int> BlasThreads(const ParsedArgs& args, const dist::Communicator& comm) {
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  HEARTH_ASSIGN_OR_RETURN(
+      int64_t threads, PositiveFlag(args, "threads", std::max(1, cores / comm.local_size()), 1024));
+  return static_cast<int>(threads);
+}
+
+// Under mpirun every rank reads the same job file and finds the same mistakes: only rank 0 says
+// so. (They all exit 1, which ends the job.)
+int FailOnce(const CommandSpec& spec, const absl::Status& status) {
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank != nullptr && std::string_view(rank) != "0") return 1;
+  return Fail(spec, status);
+}
+
 int Run(const ParsedArgs& args) {
   const CommandSpec& spec = TrainCommand().spec;
   auto job = LoadJobSpec(args.positionals[0]);
-  if (!job.ok()) return Fail(spec, job.status());
+  if (!job.ok()) return FailOnce(spec, job.status());
   if (Status s = ValidateJobSpec(*job); !s.ok())
-    return Fail(
+    return FailOnce(
         spec, absl::Status(s.code(), absl::StrFormat("%s: %s", args.positionals[0], s.message())));
-  TrainOptions options;
-  options.resume = args.Has("resume");
-  options.run_dir = args.Get("resume", args.Get("out", DefaultRunDir(*job)));
   if (args.Has("resume") && args.Has("out") && args.Get("out") != args.Get("resume"))
     return Fail(spec, absl::InvalidArgumentError("--resume RUN_DIR already names the run "
                                                  "directory; drop --out"));
+  auto workers = PositiveFlag(args, "workers", Workers(*job), 4096);
+  if (!workers.ok()) return Fail(spec, workers.status());
+  if (!dist::LaunchedByMpi() && *workers > 1)
+    return RunWorkers(args, args.Get("resume", args.Get("out", DefaultRunDir(*job))),
+                      static_cast<int>(*workers));
+
+  auto comm = dist::CreateCommunicator();
+  if (!comm.ok()) return Fail(spec, comm.status());
+  const bool root = (*comm)->is_root();
+  TrainOptions options;
+  options.comm = comm->get();
+  options.resume = args.Has("resume");
+  // Rank 0 names the run directory (the default has a timestamp that may differ between ranks).
+  options.run_dir = args.Get("resume", args.Get("out", root ? DefaultRunDir(*job) : ""));
+  if (Status s = dist::BroadcastString(**comm, &options.run_dir, 0, "run directory"); !s.ok())
+    return Fail(spec, s);
   options.progress.quiet = args.Has("quiet") || args.Has("json");
   auto log_every = PositiveFlag(args, "log-every", 100);
   if (!log_every.ok()) return Fail(spec, log_every.status());
   options.progress.plain_every_steps = *log_every;
-  auto threads = PositiveFlag(args, "threads", 1, 1024);
+  auto threads = BlasThreads(args, **comm);
   if (!threads.ok()) return Fail(spec, threads.status());
-  SetBlasThreads(static_cast<int>(*threads));
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
+  SetBlasThreads(*threads);
+  // SIGUSR1 is what mpirun forwards to every rank (hearth train --workers sends it on Ctrl-C).
+  for (int signal : {SIGINT, SIGTERM, SIGUSR1}) std::signal(signal, OnStopSignal);
   options.stop_requested = [] { return stop_signal != 0; };
 
   auto result = Train(*job, options);
-  if (!result.ok()) return Fail(spec, result.status());
+  if (!result.ok()) {
+    if ((*comm)->size() > 1 && !dist::IsCollectiveError(result.status()))
+      (*comm)->Abort(
+          absl::StrFormat("hearth train: rank %d: %s", (*comm)->rank(), result.status().message()),
+          1);
+    return root ? Fail(spec, result.status()) : 1;
+  }
+  if (!root) return result->interrupted ? 130 : 0;
   if (args.Has("json")) {
     JsonObject out;
     out.Add("run_dir", options.run_dir)
@@ -88,6 +146,7 @@ int Run(const ParsedArgs& args) {
         .Add("interrupted", result->interrupted)
         .Add("early_stopped", result->early_stopped)
         .Add("resumed_from_step", result->resumed_from_step)
+        .Add("workers", result->workers)
         .Add("blas_core", BlasCoreName());
     std::printf("%s\n", out.str().c_str());
   } else {
@@ -106,15 +165,19 @@ int Run(const ParsedArgs& args) {
 const Command& TrainCommand() {
   static const Command command{
       {"train",
-       "hearth train JOB.json [--out RUN_DIR | --resume RUN_DIR] [flags]",
-       "train a model from a job spec on this machine",
-       "Trains the model a job spec describes on this machine, with a progress bar, checkpoints,\n"
-       "metrics.jsonl and curves.svg in the run directory. Ctrl-C saves a checkpoint and stops;\n"
-       "--resume continues exactly where the run stopped.",
+       "hearth train JOB.json [--out RUN_DIR | --resume RUN_DIR] [--workers N] [flags]",
+       "train a model from a job spec, in one process or several",
+       "Trains the model a job spec describes, with a progress bar, checkpoints, metrics.jsonl\n"
+       "and curves.svg in the run directory. Ctrl-C saves a checkpoint and stops; --resume\n"
+       "continues exactly where the run stopped (with any number of workers).\n"
+       "--workers N (or \"workers\" in the job) starts N data-parallel workers on this machine\n"
+       "through launch/hearthrun; under mpirun (mpirun -np N hearth train ...) every rank is a\n"
+       "worker. Only rank 0 writes the run directory. See docs/running.md.",
        {"JOB.json"},
        {{"out", "RUN_DIR", "run directory (default runs/<name>-<time>)"},
         {"resume", "RUN_DIR", "continue the run in RUN_DIR from its latest checkpoint"},
-        {"threads", "N", "BLAS threads (default 1)"},
+        {"workers", "N", "data-parallel workers to start on this machine (default: the job's)"},
+        {"threads", "N", "BLAS threads per worker (default: cores / workers on this machine)"},
         {"log-every", "N", "without a terminal, print a progress line every N steps (100)"},
         {"quiet", "", "print only the final results"},
         {"json", "", "print one JSON object with the results (for scripts)"}}},

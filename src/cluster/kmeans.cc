@@ -262,6 +262,10 @@ Tensor KMeansPlusPlus(const Tensor& x, int64_t k, Generator& rng) {
 }
 
 Status KMeans::Fit(const Tensor& x) {
+  return FitSharded(x, x, nullptr);
+}
+
+Status KMeans::FitSharded(const Tensor& x, const Tensor& shard, const StatsReducer& reduce) {
   const KMeansOptions& o = options_;
   if (o.k < 1 || o.n_init < 1 || o.max_iter < 1 || !(o.tol >= 0) || !std::isfinite(o.tol))
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -276,7 +280,13 @@ Status KMeans::Fit(const Tensor& x) {
         "or pass more data",
         o.k, o.k, n));
 
+  if (&shard != &x) HEARTH_RETURN_IF_ERROR(CheckMatrix("KMeans::FitSharded (shard)", shard));
   const double tol = o.tol * MeanFeatureVariance(x);
+  auto stats_of = [&](const Tensor& centroids) -> StatusOr<ClusterStats> {
+    ClusterStats stats = ComputeClusterStats(shard, centroids);
+    if (reduce) HEARTH_RETURN_IF_ERROR(reduce(stats));
+    return stats;
+  };
   Generator rng(o.seed);
   Tensor best;
   double best_inertia = std::numeric_limits<double>::infinity();
@@ -287,11 +297,13 @@ Status KMeans::Fit(const Tensor& x) {
     while (iterations < o.max_iter) {
       ++iterations;
       double shift = 0;
-      centroids = CentroidsFromStats(ComputeClusterStats(x, centroids), centroids, &shift);
+      HEARTH_ASSIGN_OR_RETURN(ClusterStats stats, stats_of(centroids));
+      centroids = CentroidsFromStats(stats, centroids, &shift);
       if (shift <= tol) break;
     }
     // Inertia for the final centroids, so it agrees with centroids() and Predict().
-    const double inertia = ComputeClusterStats(x, centroids).inertia;
+    HEARTH_ASSIGN_OR_RETURN(ClusterStats final_stats, stats_of(centroids));
+    const double inertia = final_stats.inertia;
     if (inertia < best_inertia) {  // strict: on a tie the earlier run wins, deterministically
       best = centroids;
       best_inertia = inertia;

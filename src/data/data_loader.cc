@@ -66,12 +66,26 @@ Status DataLoader::Seek(int64_t epoch, int64_t step) {
   return absl::OkStatus();
 }
 
+Status DataLoader::SplitEachBatch(int part, int parts) {
+  if (parts < 1 || part < 0 || part >= parts)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("data loader: part %d of %d; expected 0 <= part < parts", part, parts));
+  part_ = part;
+  parts_ = parts;
+  return absl::OkStatus();
+}
+
 bool DataLoader::Next(Batch* batch) {
   if (step_ >= steps_per_epoch_) return false;
   const auto n = static_cast<int64_t>(order_.size());
-  const int64_t begin = step_ * batch_size_;
-  const int64_t end = std::min(begin + batch_size_, n);
+  const int64_t global_begin = step_ * batch_size_;
+  const int64_t global_size = std::min(global_begin + batch_size_, n) - global_begin;
+  // This part's contiguous block of the batch: [part * R / parts, (part + 1) * R / parts).
+  const int64_t begin = global_begin + global_size * part_ / parts_;
+  const int64_t end = global_begin + global_size * (part_ + 1) / parts_;
   batch->indices.assign(order_.begin() + begin, order_.begin() + end);
+  batch->global_size = global_size;
+  batch->global_offset = begin - global_begin;
   // The sampler only yields indices in [0, N), so gathering cannot fail.
   StatusOr<Tensor> features = GatherRows(features_, batch->indices);
   HEARTH_CHECK_MSG(features.ok(), std::string(features.status().message()));

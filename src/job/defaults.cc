@@ -73,6 +73,14 @@ int32_t Workers(const v1::JobSpec& spec) {
   return spec.has_workers() ? spec.workers() : 1;
 }
 
+int32_t DeterministicShards(const v1::JobSpec& spec) {
+  return spec.has_deterministic_shards() ? spec.deterministic_shards() : 8;
+}
+
+int32_t AccumulationSteps(const v1::JobSpec& spec) {
+  return spec.has_gradient_accumulation_steps() ? spec.gradient_accumulation_steps() : 1;
+}
+
 namespace job_internal {
 
 Status ErrorList::ToStatus() const {

@@ -69,6 +69,24 @@ void CheckLoop(const v1::JobSpec& spec, ErrorList& errors) {
                 spec.global_batch_size(), Workers(spec), Workers(spec));
   }
   if (spec.epochs() <= 0) errors.Addf("epochs", "must be > 0, got %d", spec.epochs());
+  if (spec.has_deterministic_shards()) {
+    const int32_t shards = spec.deterministic_shards();
+    if (shards < 1 || shards > 1024 || (shards & (shards - 1)) != 0)
+      errors.Addf("deterministic_shards", "must be a power of two from 1 to 1024, got %d", shards);
+    else if (Workers(spec) > shards)
+      errors.Addf("deterministic_shards",
+                  "%d is fewer than workers = %d; each worker needs at least one micro-shard",
+                  shards, Workers(spec));
+  }
+  if (spec.has_gradient_accumulation_steps()) {
+    if (spec.gradient_accumulation_steps() < 1)
+      errors.Addf("gradient_accumulation_steps", "must be >= 1, got %d",
+                  spec.gradient_accumulation_steps());
+    else if (spec.deterministic() && spec.gradient_accumulation_steps() > 1)
+      errors.Addf("gradient_accumulation_steps",
+                  "is not used with deterministic: true (its micro-shards already split each "
+                  "batch); remove it or turn deterministic off");
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "hearth/autograd.h"
+#include "hearth/dist/collectives.h"
 #include "hearth/sampler.h"
 
 namespace hearth::run {
@@ -22,7 +23,8 @@ MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs) {
 }
 
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
-                                 const Dataset& data, int64_t num_outputs, int64_t batch_size) {
+                                 const Dataset& data, int64_t num_outputs, int64_t batch_size,
+                                 dist::Communicator* comm) {
   HEARTH_ASSIGN_OR_RETURN(
       MetricSet metrics, MetricSet::Create(MetricNames(spec), MetricOptionsFor(spec, num_outputs)));
   const bool was_training = model.training();
@@ -30,9 +32,13 @@ StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const L
   NoGradGuard no_grad;
   double loss_sum = 0.0;
   const int64_t n = data.size();
+  const int world = comm != nullptr ? comm->size() : 1;
+  const int rank = comm != nullptr ? comm->rank() : 0;
+  // This rank's rows: [rank * n / world, (rank + 1) * n / world).
+  const int64_t first = n * rank / world, last = n * (rank + 1) / world;
   std::vector<int64_t> rows;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t end = std::min(n, start + batch_size);
+  for (int64_t start = first; start < last; start += batch_size) {
+    const int64_t end = std::min(last, start + batch_size);
     rows.resize(end - start);
     std::iota(rows.begin(), rows.end(), start);
     HEARTH_ASSIGN_OR_RETURN(Tensor x, GatherRows(data.features, rows));
@@ -42,6 +48,11 @@ StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const L
     HEARTH_RETURN_IF_ERROR(metrics.Update(out, y));
   }
   model.Train(was_training);
+  if (world > 1) {
+    HEARTH_RETURN_IF_ERROR(dist::AllReduceMetrics(*comm, metrics));
+    HEARTH_RETURN_IF_ERROR(
+        comm->AllReduce(std::span(&loss_sum, 1), dist::ReduceOp::kSum, "allreduce eval loss"));
+  }
   HEARTH_ASSIGN_OR_RETURN(MetricResults results, metrics.Compute());
   if (loss != nullptr && n > 0) results.insert(results.begin(), {"loss", loss_sum / n});
   return results;

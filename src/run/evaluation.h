@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hearth/data.h"
+#include "hearth/dist/communicator.h"
 #include "hearth/job.h"
 #include "hearth/metrics.h"
 #include "hearth/nn.h"
@@ -12,9 +13,12 @@ namespace hearth::run {
 // The MetricOptions a job's metrics need (class count, outputs, seed).
 MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs);
 
-// Metrics named by the job (and "loss" when `loss` is given), computed over all of `data`.
+// Metrics named by the job (and "loss" when `loss` is given), computed over all of `data`. With
+// a communicator of several ranks, each rank evaluates its contiguous share of the rows and the
+// metric states (confusion matrices, sums) are allreduced: every rank gets the whole set's
+// metrics.
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
                                  const Dataset& data, int64_t num_outputs,
-                                 int64_t batch_size = 1024);
+                                 int64_t batch_size = 1024, dist::Communicator* comm = nullptr);
 
 }  // namespace hearth::run

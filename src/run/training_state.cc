@@ -98,6 +98,7 @@ Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& posit
   c.metadata[ckpt_keys::kStep] = std::to_string(position.step);
   c.metadata[ckpt_keys::kEpoch] = std::to_string(position.epoch);
   c.metadata[ckpt_keys::kBatchInEpoch] = std::to_string(position.batch_in_epoch);
+  c.metadata[kWorkersKey] = std::to_string(model.workers);
   if (module != nullptr) {
     std::vector<Dropout*> dropouts = DropoutLayers(*module);
     for (size_t i = 0; i < dropouts.size(); ++i)
@@ -139,6 +140,12 @@ Status RestoreGenerators(const Checkpoint& checkpoint, Module& module) {
     dropouts[i]->rng().SetState(state);
   }
   return absl::OkStatus();
+}
+
+StatusOr<int> ReadWorkers(const Checkpoint& c, const std::string& source) {
+  if (Meta(c, kWorkersKey) == nullptr) return 1;
+  HEARTH_ASSIGN_OR_RETURN(int64_t workers, MetaInt(c, kWorkersKey, source));
+  return static_cast<int>(workers);
 }
 
 StatusOr<TrainingPosition> ReadPosition(const Checkpoint& c, const std::string& source) {

@@ -21,6 +21,8 @@ inline constexpr char kPreprocessKey[] = "preprocess";
 // Early stopping's best monitored value (%.17g) and epochs waited since, for an exact resume.
 inline constexpr char kEarlyStoppingBestKey[] = "early_stopping.best";
 inline constexpr char kEarlyStoppingWaitedKey[] = "early_stopping.waited";
+// The number of data-parallel workers of the run that saved it, decimal.
+inline constexpr char kWorkersKey[] = "workers";
 
 struct TrainingPosition {
   int64_t step = 0;            // optimizer updates done
@@ -34,6 +36,7 @@ struct ModelState {
   const Preprocessor* preprocess = nullptr;
   Shape example_shape;
   int64_t num_outputs = 0;
+  int workers = 1;  // the world size that saved it
 };
 
 Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& position,
@@ -46,6 +49,8 @@ Status RestoreParameters(const Checkpoint& checkpoint, const ParameterSet& param
                          const std::string& source);
 // Restores the dropout layers' random generators saved by PackCheckpoint.
 Status RestoreGenerators(const Checkpoint& checkpoint, Module& module);
+// The number of workers that saved the checkpoint (1 for checkpoints from before it was recorded).
+StatusOr<int> ReadWorkers(const Checkpoint& checkpoint, const std::string& source);
 StatusOr<TrainingPosition> ReadPosition(const Checkpoint& checkpoint, const std::string& source);
 
 // Metadata readers for a checkpoint written by PackCheckpoint.

@@ -137,6 +137,7 @@ double ProgressReporter::Now() const {
 }
 
 void ProgressReporter::Write(std::string_view text) {
+  if (options_.silent) return;
   if (options_.out == nullptr || text.empty()) return;
   std::fwrite(text.data(), 1, text.size(), options_.out);
   std::fflush(options_.out);

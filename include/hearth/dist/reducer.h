@@ -1,0 +1,98 @@
+// Gradient averaging across ranks, bucketed and overlapped with the backward pass (the design of
+// PyTorch DDP's Reducer and Horovod's tensor fusion).
+//
+// The fusion buffer is the ParameterSet's flat gradient arena itself: parameters are laid out
+// there in order, so the gradients of consecutive parameters are one contiguous range and a bucket
+// is reduced in place with no copy in or out. Buckets cover the parameters in reverse order (the
+// order backward produces their gradients): bucket 0 holds the last layers and is kept small
+// (first_bucket_bytes) so communication starts early; later buckets hold up to bucket_bytes.
+//
+// During backward, GradientTape::gradient_into calls hook() as each parameter's gradient becomes
+// final. When every gradient of a bucket is in, its allreduce starts at once (buckets start in
+// order on every rank, as MPI requires); each later hook call drives the outstanding allreduces
+// forward, because Open MPI only progresses a non-blocking collective while it is called.
+// Finish() waits for the rest and scales the sums by 1 / world size (sum, then scale).
+//
+//   GradientReducer reducer(params, comm, {});
+//   reducer.Begin();
+//   tape.gradient_into(loss, params.params(), params.grads(), false, reducer.hook());
+//   HEARTH_RETURN_IF_ERROR(reducer.Finish());
+//
+// Gradient accumulation without sync: run the first k-1 micro-steps' backward with
+// accumulate=true and no hook, and pass hook() only on the last one.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hearth/dist/communicator.h"
+#include "hearth/nn.h"
+#include "hearth/status.h"
+
+namespace hearth::dist {
+
+struct ReducerOptions {
+  // Chosen by bench/reducer_bench (docs/performance.md): large enough that per-call latency is
+  // amortised, small enough that several buckets overlap backward in an MNIST-sized model.
+  int64_t bucket_bytes = 1 << 20;
+  // The first bucket (the last layers' gradients, ready first).
+  int64_t first_bucket_bytes = 128 << 10;
+  // false: all buckets are reduced after backward (for measuring what overlap buys).
+  bool overlap = true;
+};
+
+struct Bucket {
+  int first_param = 0;  // lowest parameter index in the bucket
+  int last_param = 0;   // highest (its gradient is ready first)
+  int64_t offset = 0;   // in the flat gradient arena, in floats
+  int64_t numel = 0;
+};
+
+// Bucket boundaries for parameters of `sizes` floats each, in reverse parameter order.
+std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes, const ReducerOptions& options);
+
+class GradientReducer {
+ public:
+  GradientReducer(const ParameterSet& params, Communicator& comm, ReducerOptions options = {});
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  const ReducerOptions& options() const { return options_; }
+
+  // Starts a step: no gradient is ready yet.
+  void Begin();
+  // The gradient-ready hook for GradientTape::gradient_into (parameter index).
+  const std::function<void(int)>& hook() const { return hook_; }
+  // Starts whatever has not started, waits for every bucket and averages. Also reports an MPI
+  // error raised inside the hook.
+  Status Finish();
+
+ private:
+  void OnReady(int param);
+  void LaunchReadyBuckets();
+  void Progress();
+  Status Launch(int bucket);
+
+  float* grads_;
+  Communicator& comm_;
+  ReducerOptions options_;
+  std::vector<Bucket> buckets_;
+  std::vector<int> bucket_of_param_;
+  std::vector<int> pending_in_bucket_;  // gradients not yet ready, per bucket
+  std::vector<std::string> names_;      // "allreduce gradients (bucket 2 of 5)"
+  std::vector<RequestId> requests_;     // per bucket, once launched
+  int next_to_launch_ = 0;
+  int oldest_in_flight_ = 0;
+  Status error_;
+  std::function<void(int)> hook_;
+};
+
+// Multiplies data by `factor` in place (the "then scale" of sum-then-scale).
+void Scale(std::span<float> data, float factor);
+
+// True when every value is finite.
+bool AllFinite(std::span<const float> data);
+
+}  // namespace hearth::dist

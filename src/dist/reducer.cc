@@ -1,0 +1,128 @@
+#include "hearth/dist/reducer.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+
+namespace hearth::dist {
+
+std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes,
+                                  const ReducerOptions& options) {
+  std::vector<Bucket> buckets;
+  const int64_t first_cap = std::max<int64_t>(options.first_bucket_bytes, 4) / 4;
+  const int64_t cap = std::max<int64_t>(options.bucket_bytes, 4) / 4;
+  int64_t offset = 0;
+  std::vector<int64_t> offsets(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    offsets[i] = offset;
+    offset += sizes[i];
+  }
+  for (int i = static_cast<int>(sizes.size()) - 1; i >= 0; --i) {
+    const int64_t limit = buckets.size() <= 1 ? first_cap : cap;
+    if (buckets.empty() || buckets.back().numel + sizes[i] > limit)
+      buckets.push_back({i, i, offsets[i], 0});
+    Bucket& b = buckets.back();
+    b.first_param = i;
+    b.offset = offsets[i];
+    b.numel += sizes[i];
+  }
+  return buckets;
+}
+
+GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
+                                 ReducerOptions options)
+    : grads_(params.flat_grads().numel() > 0 ? params.flat_grads().data<float>() : nullptr),
+      comm_(comm),
+      options_(options) {
+  std::vector<int64_t> sizes(params.size());
+  for (int i = 0; i < params.size(); ++i) sizes[i] = params.param(i).numel();
+  buckets_ = AssignBuckets(sizes, options_);
+  bucket_of_param_.resize(params.size());
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    for (int p = buckets_[b].first_param; p <= buckets_[b].last_param; ++p)
+      bucket_of_param_[p] = static_cast<int>(b);
+    names_.push_back(
+        absl::StrFormat("allreduce gradients (bucket %d of %d)", b + 1, buckets_.size()));
+  }
+  pending_in_bucket_.resize(buckets_.size());
+  requests_.resize(buckets_.size());
+  hook_ = [this](int param) { OnReady(param); };
+  Begin();
+}
+
+void GradientReducer::Begin() {
+  for (size_t b = 0; b < buckets_.size(); ++b)
+    pending_in_bucket_[b] = buckets_[b].last_param - buckets_[b].first_param + 1;
+  next_to_launch_ = 0;
+  oldest_in_flight_ = 0;
+  error_ = absl::OkStatus();
+}
+
+void GradientReducer::OnReady(int param) {
+  --pending_in_bucket_[bucket_of_param_[param]];
+  if (!options_.overlap || comm_.size() == 1) return;
+  LaunchReadyBuckets();
+  Progress();
+}
+
+void GradientReducer::LaunchReadyBuckets() {
+  // In bucket order only: every rank must start the same collectives in the same order.
+  while (next_to_launch_ < static_cast<int>(buckets_.size()) &&
+         pending_in_bucket_[next_to_launch_] == 0) {
+    if (Status s = Launch(next_to_launch_); !s.ok() && error_.ok()) error_ = s;
+    ++next_to_launch_;
+  }
+}
+
+Status GradientReducer::Launch(int bucket) {
+  const Bucket& b = buckets_[bucket];
+  HEARTH_ASSIGN_OR_RETURN(
+      requests_[bucket],
+      comm_.StartAllReduceSum(std::span(grads_ + b.offset, b.numel), names_[bucket]));
+  return absl::OkStatus();
+}
+
+void GradientReducer::Progress() {
+  // Testing the oldest request drives all of them (one progress engine).
+  while (oldest_in_flight_ < next_to_launch_) {
+    StatusOr<bool> done = comm_.Test(requests_[oldest_in_flight_]);
+    if (!done.ok()) {
+      if (error_.ok()) error_ = done.status();
+      return;
+    }
+    if (!*done) return;
+    ++oldest_in_flight_;
+  }
+}
+
+Status GradientReducer::Finish() {
+  if (comm_.size() == 1) return absl::OkStatus();
+  // Anything the hook did not see (a parameter with no path to the loss still gets its hook
+  // call from the tape, so normally this only launches when overlap is off).
+  for (int& pending : pending_in_bucket_) pending = 0;
+  LaunchReadyBuckets();
+  HEARTH_RETURN_IF_ERROR(error_);
+  const float inverse = 1.0f / static_cast<float>(comm_.size());
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    HEARTH_RETURN_IF_ERROR(comm_.Wait(requests_[b]));
+    Scale(std::span(grads_ + buckets_[b].offset, buckets_[b].numel), inverse);
+  }
+  return absl::OkStatus();
+}
+
+void Scale(std::span<float> data, float factor) {
+  for (float& x : data) x *= factor;
+}
+
+bool AllFinite(std::span<const float> data) {
+  // A float is inf or NaN exactly when its exponent bits are all ones. The max of the exponent
+  // fields is an integer reduction GCC vectorises (a float sum would not be, without -ffast-math).
+  uint32_t max_exponent = 0;
+  for (float x : data)
+    max_exponent = std::max(max_exponent, std::bit_cast<uint32_t>(x) & 0x7f800000u);
+  return max_exponent != 0x7f800000u;
+}
+
+}  // namespace hearth::dist

@@ -1,0 +1,30 @@
+#include "run/gradient_step.h"
+
+#include "hearth/dist/deterministic.h"
+#include "hearth/ops.h"
+#include "run/training_state.h"
+
+namespace hearth::run {
+
+StatusOr<std::unique_ptr<GradientStep>> MakeGradientStep(const v1::JobSpec& spec,
+                                                         const StepContext& context,
+                                                         const dist::ReducerOptions& options) {
+  if (!spec.deterministic()) return MakeOverlappedStep(context, options, AccumulationSteps(spec));
+  const int shards = DeterministicShards(spec);
+  HEARTH_RETURN_IF_ERROR(dist::CheckDeterministicLayout(context.comm.size(), shards));
+  return MakeDeterministicStep(context, shards);
+}
+
+void ReseedDropout(Module& module, uint64_t seed) {
+  std::vector<Dropout*> layers = DropoutLayers(module);
+  for (size_t i = 0; i < layers.size(); ++i) layers[i]->rng().Seed(MixSeed(seed, i));
+}
+
+Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t world_size,
+                    int64_t global_examples) {
+  if (examples * world_size == global_examples) return mean_loss;
+  return mean_loss * static_cast<float>(static_cast<double>(examples * world_size) /
+                                        static_cast<double>(global_examples));
+}
+
+}  // namespace hearth::run

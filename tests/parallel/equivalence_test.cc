@@ -1,0 +1,99 @@
+// N workers with global batch B train like 1 worker with batch B: to float tolerance by default,
+// bit for bit in deterministic mode. Also k-means and evaluation across ranks.
+#include "parallel/parallel_test_util.h"
+
+namespace hearth::testing {
+namespace {
+
+class EquivalenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    csv_ = dir_.file("three_class.csv");
+    WriteFileOrFail(csv_, ThreeClassCsv());
+  }
+  // Trains `job_json` on `ranks` workers into <dir>/<name> and returns that directory.
+  std::string Train(const std::string& name, const std::string& job_json, int ranks) {
+    const std::string job = dir_.file(name + ".json");
+    WriteFileOrFail(job, job_json);
+    const std::string out = dir_.file(name);
+    CommandResult r = ranks == 1 ? RunHearth({"train", job, "--out", out, "--quiet"})
+                                 : MpiHearth(ranks, {"train", job, "--out", out, "--quiet"});
+    EXPECT_EQ(r.exit_code, 0) << name << " on " << ranks << " ranks:\n" << r.out << r.err;
+    return out;
+  }
+
+  TempDir dir_;
+  std::string csv_;
+};
+
+TEST_F(EquivalenceTest, TwoAndThreeWorkersMatchOneAfterTwentySteps) {
+  const std::string job = MlpJob(csv_, 2);
+  const Checkpoint one = MustLoadCheckpoint(CheckpointFile(Train("one", job, 1), 20));
+  for (int ranks : {2, 3}) {
+    const std::string run = Train(absl::StrFormat("n%d", ranks), job, ranks);
+    const Checkpoint many = MustLoadCheckpoint(CheckpointFile(run, 20));
+    EXPECT_EQ(MetadataInt(many, "workers"), ranks);
+    EXPECT_LE(MaxRelativeDifference(many, one), 1e-5) << ranks << " workers";
+  }
+}
+
+TEST_F(EquivalenceTest, DeterministicModeIsBitIdenticalForOneTwoAndFourWorkers) {
+  // Dropout too: its masks follow the micro-shard, not the rank.
+  const std::string job = MlpJob(csv_, 2, R"("deterministic": true,)", /*dropout=*/true);
+  const std::string one = Train("det1", job, 1);
+  for (int ranks : {2, 4}) {
+    const std::string run = Train(absl::StrFormat("det%d", ranks), job, ranks);
+    for (int64_t step : {10, 20})
+      EXPECT_TRUE(SameTensorBits(MustLoadCheckpoint(CheckpointFile(run, step)),
+                                 MustLoadCheckpoint(CheckpointFile(one, step))))
+          << ranks << " workers, step " << step;
+  }
+}
+
+TEST_F(EquivalenceTest, DeterministicModeRejectsThreeWorkers) {
+  const std::string job = dir_.file("det.json");
+  WriteFileOrFail(job, MlpJob(csv_, 1, R"("deterministic": true,)"));
+  CommandResult r = MpiHearth(3, {"train", job, "--out", dir_.file("det3"), "--quiet"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "power-of-two number of workers")) << r.err;
+}
+
+TEST_F(EquivalenceTest, ValidationMetricsCoverTheWholeSetOnEveryWorkerCount) {
+  // The trained weights agree to 1e-5, so metrics over the whole validation set must agree too;
+  // evaluating rank 0's share alone would not.
+  const std::string job = dir_.file("eval.json");
+  WriteFileOrFail(job, MlpJob(csv_, 1));
+  CommandResult one = RunHearth({"train", job, "--out", dir_.file("e1"), "--json"});
+  CommandResult three = MpiHearth(3, {"train", job, "--out", dir_.file("e3"), "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  const std::optional<Json> a = ParseJson(one.out), b = ParseJson(three.out);
+  ASSERT_TRUE(a && b) << one.out << three.out;
+  for (const char* metric : {"loss", "accuracy", "f1_macro"})
+    EXPECT_NEAR((*a)["validation_metrics"][metric].number,
+                (*b)["validation_metrics"][metric].number, 1e-4)
+        << metric;
+  EXPECT_EQ((*b)["workers"].number, 3);
+}
+
+TEST_F(EquivalenceTest, DistributedKMeansFindsTheSingleProcessCentroids) {
+  const std::string job = absl::StrFormat(R"({
+  "name": "parallel-kmeans", "task": "CLUSTERING", "seed": 3,
+  "data": {"train": {"path": "%s", "feature_columns": ["a", "b", "c", "d"]}},
+  "model": {"kmeans": {"k": 3, "n_init": 2, "max_iter": 50}}
+})",
+                                          csv_);
+  const std::string single = Train("km1", job, 1);
+  const std::string three = Train("km3", job, 3);
+  const Checkpoint one = MustLoadCheckpoint(CheckpointFile(single, LatestStep(single)));
+  const Checkpoint many = MustLoadCheckpoint(CheckpointFile(three, LatestStep(three)));
+  const Tensor* a = one.Find("kmeans.centroids");
+  const Tensor* b = many.Find("kmeans.centroids");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(a->shape(), b->shape());
+  for (int64_t i = 0; i < a->numel(); ++i) EXPECT_NEAR(a->f32()[i], b->f32()[i], 1e-5) << i;
+}
+
+}  // namespace
+}  // namespace hearth::testing
