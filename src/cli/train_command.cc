@@ -115,6 +115,9 @@ int Run(const ParsedArgs& args) {
   auto log_every = PositiveFlag(args, "log-every", 100);
   if (!log_every.ok()) return Fail(spec, log_every.status());
   options.progress.plain_every_steps = *log_every;
+  auto reducer = dist::ReducerOptions::FromEnvironment();
+  if (!reducer.ok()) return Fail(spec, reducer.status());
+  options.reducer = *reducer;
   auto threads = BlasThreads(args, **comm);
   if (!threads.ok()) return Fail(spec, threads.status());
   SetBlasThreads(*threads);

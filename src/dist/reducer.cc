@@ -3,30 +3,60 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
 namespace hearth::dist {
+
+namespace {
+
+// The value of an integer environment variable in [min, max], or `fallback` when unset.
+StatusOr<int64_t> IntegerFromEnv(const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < min || value > max)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s=\"%s\": expected an integer from %d to %d", name, text, min, max));
+  return value;
+}
+
+}  // namespace
+
+StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
+  ReducerOptions o;
+  constexpr int64_t kMax = int64_t{1} << 40;
+  HEARTH_ASSIGN_OR_RETURN(o.bucket_bytes,
+                          IntegerFromEnv("HEARTH_BUCKET_BYTES", o.bucket_bytes, 4, kMax));
+  HEARTH_ASSIGN_OR_RETURN(o.first_bucket_bytes, IntegerFromEnv("HEARTH_FIRST_BUCKET_BYTES",
+                                                               o.first_bucket_bytes, 4, kMax));
+  HEARTH_ASSIGN_OR_RETURN(int64_t overlap, IntegerFromEnv("HEARTH_OVERLAP", 1, 0, 1));
+  o.overlap = overlap == 1;
+  return o;
+}
 
 std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes,
                                   const ReducerOptions& options) {
   std::vector<Bucket> buckets;
   const int64_t first_cap = std::max<int64_t>(options.first_bucket_bytes, 4) / 4;
   const int64_t cap = std::max<int64_t>(options.bucket_bytes, 4) / 4;
+  std::vector<int64_t> offsets;
   int64_t offset = 0;
-  std::vector<int64_t> offsets(sizes.size());
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    offsets[i] = offset;
-    offset += sizes[i];
+  for (int64_t size : sizes) {
+    offsets.push_back(offset);
+    offset += size;
   }
   for (int i = static_cast<int>(sizes.size()) - 1; i >= 0; --i) {
     const int64_t limit = buckets.size() <= 1 ? first_cap : cap;
     if (buckets.empty() || buckets.back().numel + sizes[i] > limit)
       buckets.push_back({i, i, offsets[i], 0});
     Bucket& b = buckets.back();
+    const int64_t end = offsets[b.last_param] + sizes[b.last_param];
     b.first_param = i;
     b.offset = offsets[i];
-    b.numel += sizes[i];
+    b.numel = end - b.offset;
   }
   return buckets;
 }
@@ -36,8 +66,10 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
     : grads_(params.flat_grads().numel() > 0 ? params.flat_grads().data<float>() : nullptr),
       comm_(comm),
       options_(options) {
+  // Each parameter's slot in the arena: ParameterSet pads every parameter to an aligned offset.
   std::vector<int64_t> sizes(params.size());
-  for (int i = 0; i < params.size(); ++i) sizes[i] = params.param(i).numel();
+  for (int i = 0; i < params.size(); ++i)
+    sizes[i] = (i + 1 < params.size() ? params.offset(i + 1) : params.numel()) - params.offset(i);
   buckets_ = AssignBuckets(sizes, options_);
   bucket_of_param_.resize(params.size());
   for (size_t b = 0; b < buckets_.size(); ++b) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -30,7 +31,9 @@ std::string DescribeLaggard(const CollectiveSnapshot& s, double heard_ago, doubl
 std::string StallReport(const std::vector<CollectiveSnapshot>& ranks,
                         const std::vector<double>& heard_ago, double threshold,
                         double silence_seconds) {
-  int64_t stalled = -1;
+  // The oldest collective someone is stuck in: a rank can finish its part of an allreduce and
+  // move on to the next one while others still wait in it.
+  int64_t stalled = std::numeric_limits<int64_t>::max();
   double longest = 0;
   std::string what;
   std::vector<int> waiting;
@@ -38,7 +41,7 @@ std::string StallReport(const std::vector<CollectiveSnapshot>& ranks,
     if (!s.waiting || s.wait_seconds < threshold) continue;
     waiting.push_back(s.rank);
     longest = std::max(longest, s.wait_seconds);
-    if (s.arrived > stalled) {
+    if (s.arrived < stalled) {
       stalled = s.arrived;
       what = s.what;
     }
@@ -53,7 +56,7 @@ std::string StallReport(const std::vector<CollectiveSnapshot>& ranks,
     laggards.push_back(DescribeLaggard(s, heard_ago[r], silence_seconds));
   }
   std::string report =
-      absl::StrFormat("collective #%d '%s' has waited %.0f s: rank%s %s arrived", stalled, what,
+      absl::StrFormat("collective #%d '%s' has waited %.0f s: rank%s %s waiting", stalled, what,
                       longest, waiting.size() > 1 ? "s" : "", absl::StrJoin(waiting, ", "));
   if (missing.empty())
     return report + "; every rank has arrived, so the transfer itself is slow (check the network)";
@@ -115,7 +118,8 @@ void StallWatchdog::Run() {
       }
       const CollectiveSnapshot self = tracker_.Snapshot();
       const double grace = std::max(30.0, 0.2 * options_.stall_timeout_seconds);
-      if (self.waiting && self.wait_seconds > options_.stall_timeout_seconds + grace)
+      if (options_.stall_timeout_seconds > 0 && self.waiting &&
+          self.wait_seconds > options_.stall_timeout_seconds + grace)
         AbortJob(absl::StrFormat(
             "rank %d has waited %.0f s in collective #%d '%s' and rank 0's watchdog has not "
             "acted (rank 0 may be frozen or unreachable)",
@@ -140,10 +144,12 @@ void StallWatchdog::Inspect(std::vector<CollectiveSnapshot>& latest,
   for (int r = 0; r < size_; ++r) {
     heard_ago[r] = now - heard_at[r];
     latest[r].rank = r;
-    // A silent rank's last snapshot ages too: count its silence as waiting time of nobody.
   }
-  const double silence = std::max(5.0, 5 * interval_);
-  std::string report = StallReport(latest, heard_ago, options_.stall_timeout_seconds, silence);
+  const double silence = std::max(1.0, 5 * interval_);
+  // A timeout of 0 means warnings only, never an abort.
+  std::string report = options_.stall_timeout_seconds > 0
+                           ? StallReport(latest, heard_ago, options_.stall_timeout_seconds, silence)
+                           : std::string();
   if (!report.empty()) AbortJob(report);
   report = StallReport(latest, heard_ago, options_.stall_warning_seconds, silence);
   if (report.empty()) return;

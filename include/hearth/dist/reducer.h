@@ -40,6 +40,10 @@ struct ReducerOptions {
   int64_t first_bucket_bytes = 128 << 10;
   // false: all buckets are reduced after backward (for measuring what overlap buys).
   bool overlap = true;
+
+  // The defaults, overridden by HEARTH_BUCKET_BYTES, HEARTH_FIRST_BUCKET_BYTES (positive
+  // integers) and HEARTH_OVERLAP (0 or 1). InvalidArgument names a malformed variable.
+  static StatusOr<ReducerOptions> FromEnvironment();
 };
 
 struct Bucket {
@@ -49,7 +53,9 @@ struct Bucket {
   int64_t numel = 0;
 };
 
-// Bucket boundaries for parameters of `sizes` floats each, in reverse parameter order.
+// Bucket boundaries, in reverse parameter order, for consecutive slots of `sizes` floats. The
+// reducer passes each parameter's slot in the arena, alignment padding included (zero, and
+// harmless to reduce), so the buckets tile the whole arena.
 std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes, const ReducerOptions& options);
 
 class GradientReducer {
