@@ -4,11 +4,11 @@
 # over TCP. Trains the same MNIST job with HEARTH_OVERLAP=1 and 0, alternating, and reports the
 # mean step time of each. Needs root (network namespaces) and data/mnist (launch/fetch-mnist.sh).
 #
-#   bench/compare_overlap.sh [--rate 1gbit] [--delay 1ms] [--job bench/jobs/mnist_mlp.json]
+#   bench/compare_overlap.sh [--rate 1gbit] [--delay 1ms] [--job bench/jobs/overlap_mlp.json]
 #                            [--repeats 3] [--bucket-bytes N] [--batch 512]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=1gbit delay=1ms job=bench/jobs/mnist_mlp.json repeats=3 bucket="" batch=512
+rate=1gbit delay=1ms job=bench/jobs/overlap_mlp.json repeats=3 bucket="" batch=512
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rate) rate=$2; shift 2 ;;

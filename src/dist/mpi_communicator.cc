@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <unordered_map>
 
 #include "absl/strings/numbers.h"
@@ -122,12 +123,14 @@ class MpiCommunicator final : public Communicator {
     HEARTH_RETURN_IF_ERROR(FromMpi(MPI_Iallreduce(MPI_IN_PLACE, data.data(), count, MPI_FLOAT,
                                                   MPI_SUM, MPI_COMM_WORLD, &request),
                                    "iallreduce", what));
+    std::lock_guard lock(requests_mu_);
     const RequestId id = next_request_++;
     requests_[id] = {request, std::string(what)};
     return id;
   }
 
   StatusOr<bool> Test(RequestId id) override {
+    std::lock_guard lock(requests_mu_);
     auto it = requests_.find(id);
     if (it == requests_.end()) return true;
     int done = 0;
@@ -138,14 +141,18 @@ class MpiCommunicator final : public Communicator {
   }
 
   Status Wait(RequestId id) override {
-    auto it = requests_.find(id);
-    if (it == requests_.end()) return absl::OkStatus();
+    Pending pending;
+    {
+      std::lock_guard lock(requests_mu_);
+      auto it = requests_.find(id);
+      if (it == requests_.end()) return absl::OkStatus();  // finished in an earlier Test
+      pending = std::move(it->second);
+      requests_.erase(it);
+    }
     tracker_->BeginWait();
-    const int code = MPI_Wait(&it->second.request, MPI_STATUS_IGNORE);
+    const int code = MPI_Wait(&pending.request, MPI_STATUS_IGNORE);
     tracker_->EndWait();
-    Status status = FromMpi(code, "wait", it->second.what);
-    requests_.erase(it);
-    return status;
+    return FromMpi(code, "wait", pending.what);
   }
 
   Status SendRecv(std::span<const float> send, std::span<float> recv, int peer,
@@ -185,6 +192,8 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm watchdog_comm_ = MPI_COMM_NULL;
   std::unique_ptr<CollectiveTracker> tracker_;
   std::unique_ptr<StallWatchdog> watchdog_;
+  // Start, Test and Wait may come from different threads (the reducer's progress thread).
+  std::mutex requests_mu_;
   std::unordered_map<RequestId, Pending> requests_;
   RequestId next_request_ = 1;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 
@@ -34,6 +35,13 @@ StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
                                                                o.first_bucket_bytes, 4, kMax));
   HEARTH_ASSIGN_OR_RETURN(int64_t overlap, IntegerFromEnv("HEARTH_OVERLAP", 1, 0, 1));
   o.overlap = overlap == 1;
+  if (const char* progress = std::getenv("HEARTH_PROGRESS"); progress && *progress) {
+    const std::string_view mode(progress);
+    if (mode != "thread" && mode != "hooks")
+      return absl::InvalidArgumentError(
+          absl::StrFormat("HEARTH_PROGRESS=\"%s\": expected \"thread\" or \"hooks\"", progress));
+    o.progress = mode == "thread" ? Progress::kThread : Progress::kHooks;
+  }
   return o;
 }
 
@@ -82,6 +90,31 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   requests_.resize(buckets_.size());
   hook_ = [this](int param) { OnReady(param); };
   Begin();
+  if (options_.overlap && options_.progress == ReducerOptions::Progress::kThread &&
+      comm_.size() > 1)
+    progress_thread_ = std::thread([this] { ProgressLoop(); });
+}
+
+GradientReducer::~GradientReducer() {
+  {
+    std::lock_guard lock(mu_);
+    quit_ = true;
+  }
+  wake_.notify_one();
+  if (progress_thread_.joinable()) progress_thread_.join();
+}
+
+void GradientReducer::ProgressLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return polling_ || quit_; });
+    if (quit_) return;
+    Progress();
+    // Sleep between tests: a few percent of a core instead of a spinning one.
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    lock.lock();
+  }
 }
 
 void GradientReducer::Begin() {
@@ -93,10 +126,18 @@ void GradientReducer::Begin() {
 }
 
 void GradientReducer::OnReady(int param) {
+  std::unique_lock lock(mu_);
   --pending_in_bucket_[bucket_of_param_[param]];
   if (!options_.overlap || comm_.size() == 1) return;
+  const int launched = next_to_launch_;
   LaunchReadyBuckets();
-  Progress();
+  if (!progress_thread_.joinable()) {
+    Progress();
+  } else if (next_to_launch_ > launched && !polling_) {
+    polling_ = true;
+    lock.unlock();
+    wake_.notify_one();
+  }
 }
 
 void GradientReducer::LaunchReadyBuckets() {
@@ -131,10 +172,15 @@ void GradientReducer::Progress() {
 
 Status GradientReducer::Finish() {
   if (comm_.size() == 1) return absl::OkStatus();
-  // Anything the hook did not see (a parameter with no path to the loss still gets its hook
-  // call from the tape, so normally this only launches when overlap is off).
-  for (int& pending : pending_in_bucket_) pending = 0;
-  LaunchReadyBuckets();
+  {
+    // From here on only this thread talks to MPI about the buckets.
+    std::lock_guard lock(mu_);
+    polling_ = false;
+    // Anything the hook did not see (a parameter with no path to the loss still gets its hook
+    // call from the tape, so normally this only launches when overlap is off).
+    for (int& pending : pending_in_bucket_) pending = 0;
+    LaunchReadyBuckets();
+  }
   HEARTH_RETURN_IF_ERROR(error_);
   const float inverse = 1.0f / static_cast<float>(comm_.size());
   for (size_t b = 0; b < buckets_.size(); ++b) {

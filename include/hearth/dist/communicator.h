@@ -10,7 +10,8 @@
 // "rank 2 never arrived at 'allreduce gradients (bucket 3 of 5)'".
 //
 // All ranks must call the same collectives in the same order with the same sizes, as with MPI.
-// Collectives are not thread-safe: call them from one thread.
+// Collectives are not thread-safe: call them from one thread. The exception is a request's
+// StartAllReduceSum, Test and Wait, which may come from different threads (not at once).
 #pragma once
 
 #include <cstddef>

@@ -9,8 +9,12 @@
 //
 // During backward, GradientTape::gradient_into calls hook() as each parameter's gradient becomes
 // final. When every gradient of a bucket is in, its allreduce starts at once (buckets start in
-// order on every rank, as MPI requires); each later hook call drives the outstanding allreduces
-// forward, because Open MPI only progresses a non-blocking collective while it is called.
+// order on every rank, as MPI requires). Open MPI has no asynchronous progress: a non-blocking
+// collective only advances while some thread is inside MPI. So while buckets are in flight a
+// progress thread calls MPI_Test on them every few tens of microseconds, sleeping in between (it
+// costs a few percent of a core, unlike a communication thread spinning in a blocking
+// allreduce); with Progress::kHooks only the hook calls drive them, which is too coarse for
+// models with few, large layers (measured in docs/performance.md).
 // Finish() waits for the rest and scales the sums by 1 / world size (sum, then scale).
 //
 //   GradientReducer reducer(params, comm, {});
@@ -22,8 +26,11 @@
 // accumulate=true and no hook, and pass hook() only on the last one.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hearth/dist/communicator.h"
@@ -40,9 +47,13 @@ struct ReducerOptions {
   int64_t first_bucket_bytes = 128 << 10;
   // false: all buckets are reduced after backward (for measuring what overlap buys).
   bool overlap = true;
+  // What drives in-flight allreduces during backward.
+  enum class Progress { kThread, kHooks };
+  Progress progress = Progress::kThread;
 
   // The defaults, overridden by HEARTH_BUCKET_BYTES, HEARTH_FIRST_BUCKET_BYTES (positive
-  // integers) and HEARTH_OVERLAP (0 or 1). InvalidArgument names a malformed variable.
+  // integers), HEARTH_OVERLAP (0 or 1) and HEARTH_PROGRESS ("thread" or "hooks").
+  // InvalidArgument names a malformed variable.
   static StatusOr<ReducerOptions> FromEnvironment();
 };
 
@@ -61,6 +72,7 @@ std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes, const Reduc
 class GradientReducer {
  public:
   GradientReducer(const ParameterSet& params, Communicator& comm, ReducerOptions options = {});
+  ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
@@ -78,8 +90,9 @@ class GradientReducer {
  private:
   void OnReady(int param);
   void LaunchReadyBuckets();
-  void Progress();
+  void Progress();  // with mu_ held
   Status Launch(int bucket);
+  void ProgressLoop();
 
   float* grads_;
   Communicator& comm_;
@@ -93,6 +106,13 @@ class GradientReducer {
   int oldest_in_flight_ = 0;
   Status error_;
   std::function<void(int)> hook_;
+
+  // The progress thread (Progress::kThread with overlap and several ranks).
+  std::mutex mu_;  // guards the launch/test state above against the progress thread
+  std::condition_variable wake_;
+  bool polling_ = false;  // buckets are in flight and Finish has not taken over
+  bool quit_ = false;
+  std::thread progress_thread_;
 };
 
 // Multiplies data by `factor` in place (the "then scale" of sum-then-scale).
