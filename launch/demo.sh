@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job: sets Hearth up (dependencies and build), then
+# The main job. Sets Hearth up (dependencies and build), then
 #   1. runs the seed program, linear regression y = W*x + b with a GradientTape;
-#   2. trains a small neural-network classifier written in C++;
-#   3. fetches MNIST (or the 10,000-digit fallback) and trains the 784-256-256-10 MLP of
-#      examples/jobs/mnist_mlp.json with `hearth train`, then evaluates it and predicts a few
-#      test digits from the checkpoint.
+#   2. starts the coordinator, hearthd, with its embedded defaults (127.0.0.1:7411, state in
+#      ./hearth-data);
+#   3. fetches MNIST (or the 10,000-digit fallback) and submits the 784-256-256-10 MLP of
+#      examples/jobs/mnist_mlp.json with 2 data-parallel workers, following it to completion;
+#   4. evaluates the trained model on the test digits and predicts the first few, on hearthd;
+#   5. stops hearthd.
 #
 # usage: launch/demo.sh
 set -euo pipefail
@@ -16,28 +18,40 @@ launch/setup.sh
 echo
 echo "== 1. The seed program: linear regression with a GradientTape (examples/linear_regression.cpp)"
 build/examples/linear_regression
-echo
-echo "== 2. A classifier trained in C++ (examples/classifier.cpp)"
-build/examples/classifier
 
 echo
-echo "== 3. MNIST: hearth train examples/jobs/mnist_mlp.json"
+echo "== 2. Starting the coordinator: build/bin/hearthd (log: hearth-data/hearthd.log)"
+mkdir -p hearth-data
+build/bin/hearthd > hearth-data/hearthd.log 2>&1 &
+hearthd_pid=$!
+trap 'kill "$hearthd_pid" 2>/dev/null; wait "$hearthd_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q "listening on" hearth-data/hearthd.log && break
+  if ! kill -0 "$hearthd_pid" 2>/dev/null; then cat hearth-data/hearthd.log; exit 1; fi
+  sleep 0.1
+done
+cat hearth-data/hearthd.log
+export HEARTH_COORDINATOR=127.0.0.1:7411
+
+echo
+echo "== 3. MNIST on 2 workers: hearth submit examples/jobs/mnist_mlp.json --workers 2 --follow"
 launch/fetch-mnist.sh data/mnist
-run_dir=runs/demo-mnist-mlp
-rm -rf "$run_dir"
-build/bin/hearth train examples/jobs/mnist_mlp.json --out "$run_dir"
-checkpoint=$(ls -t "$run_dir"/ckpt-*.safetensors | head -n 1)
+submitted=$(build/bin/hearth submit examples/jobs/mnist_mlp.json --workers 2 --json)
+job=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<< "$submitted")
+build/bin/hearth status "$job" --follow
 
 echo
-echo "== Evaluating $checkpoint on the test digits"
-build/bin/hearth eval "$checkpoint" --data data/mnist/t10k-images-idx3-ubyte \
+echo "== 4. Evaluating $job on the test digits, on the coordinator"
+build/bin/hearth eval "$job" --data data/mnist/t10k-images-idx3-ubyte \
   --labels data/mnist/t10k-labels-idx1-ubyte
-
 echo
 echo "== Predicting the first 8 test digits (class, then the probability of each digit)"
-build/bin/hearth predict "$checkpoint" --input data/mnist/t10k-images-idx3-ubyte \
-  --output "$run_dir/test-predictions.csv"
-head -n 9 "$run_dir/test-predictions.csv" | cut -c1-60
+build/bin/hearth predict "$job" --input data/mnist/t10k-images-idx3-ubyte \
+  --output hearth-data/test-predictions.csv
+head -n 9 hearth-data/test-predictions.csv | cut -c1-60
 echo "true labels: $(od -An -tu1 -j8 -N8 data/mnist/t10k-labels-idx1-ubyte | xargs)"
 echo
-echo "Run directory: $run_dir (metrics.jsonl, curves.svg, checkpoints)"
+build/bin/hearth checkpoints "$job"
+
+echo
+echo "== 5. Stopping hearthd (its history stays in hearth-data/; \`build/bin/hearthd\` serves it again)"

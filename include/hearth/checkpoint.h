@@ -107,6 +107,9 @@ struct CheckpointManagerOptions {
   // Re-read and validate each new file before the index points at it and old files are deleted,
   // so a disk that silently dropped data cannot cost us the previous checkpoints.
   bool verify_after_write = true;
+  // A reader beside the run's writer (e.g. the worker that uploads checkpoints to hearthd):
+  // Open neither creates the directory nor removes the writer's temp files. Do not Save.
+  bool read_only = false;
 };
 
 // Manages the checkpoints of one run directory:
@@ -138,6 +141,8 @@ class CheckpointManager {
   // Retained checkpoints, oldest save first.
   const std::vector<CheckpointRecord>& records() const { return records_; }
   std::string PathOf(const CheckpointRecord& record) const;
+  // The monitored metric's name ("val_loss"), or empty when no save gave one.
+  const std::string& monitor_name() const { return monitor_name_; }
   const std::string& dir() const { return dir_; }
 
   // Loads Latest() / Best(); on a damaged file the error lists the other retained checkpoints.

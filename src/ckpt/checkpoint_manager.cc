@@ -62,7 +62,7 @@ StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Open(
     return absl::InvalidArgumentError(absl::StrCat("CheckpointManager: keep_last is ",
                                                    options.keep_last, ", expected at least 1"));
   if (dir.empty()) return absl::InvalidArgumentError("CheckpointManager: empty run directory");
-  HEARTH_RETURN_IF_ERROR(env.CreateDirs(dir));
+  if (!options.read_only) HEARTH_RETURN_IF_ERROR(env.CreateDirs(dir));
   std::unique_ptr<CheckpointManager> m(new CheckpointManager(env, std::move(dir), options));
 
   HEARTH_ASSIGN_OR_RETURN(std::vector<std::string> names, env.ListDir(m->dir_));
@@ -70,7 +70,8 @@ StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Open(
     // Left by a save that crashed; never referenced by the index. Only our own files' temps: the
     // directory may hold other outputs being written right now.
     const bool ours = name.starts_with(kFilePrefix) || name.starts_with(kIndexFile);
-    if (ours && IsAtomicWriteTempName(name)) env.RemoveFile(JoinPath(m->dir_, name)).IgnoreError();
+    if (ours && IsAtomicWriteTempName(name) && !options.read_only)
+      env.RemoveFile(JoinPath(m->dir_, name)).IgnoreError();
   }
   if (env.FileExists(JoinPath(m->dir_, kIndexFile))) {
     HEARTH_RETURN_IF_ERROR(m->ReadIndex());

@@ -10,12 +10,34 @@ namespace hearth::cli {
 struct Command {
   CommandSpec spec;
   int (*run)(const ParsedArgs& args);
+  // The flag parser; nullptr means Parse(). Commands with optional arguments or repeatable flags
+  // use ParseWithExtras (cli/remote_client.h).
+  StatusOr<ParsedArgs> (*parse)(const CommandSpec& spec, int argc, char** argv) = nullptr;
 };
 
+// On this machine.
 const Command& TrainCommand();
-const Command& EvalCommand();
-const Command& PredictCommand();
+const Command& EvalCommand();     // a local checkpoint only; main uses EvalAnyCommand
+const Command& PredictCommand();  // a local checkpoint only; main uses PredictAnyCommand
 const Command& InspectCommand();
+
+// `hearth eval` and `hearth predict`: a coordinator job when the argument looks like a job id
+// (j-123) or a coordinator is named (--coordinator, or $HEARTH_COORDINATOR and the argument is not
+// a local file); else EvalCommand/PredictCommand on a local checkpoint.
+const Command& EvalAnyCommand();
+const Command& PredictAnyCommand();
+
+// Through the coordinator, hearthd (cli/remote_client.h).
+const Command& SubmitCommand();
+const Command& StatusCommand();
+const Command& ListCommand();
+const Command& LogsCommand();
+const Command& CancelCommand();
+const Command& CheckpointsCommand();
+const Command& DownloadCommand();
+const Command& SweepCommand();
+// Run by hearthd: one rank of a coordinator job.
+const Command& WorkerCommand();
 
 // Quotes a CSV field when it needs it.
 std::string CsvField(const std::string& s);

@@ -1,0 +1,49 @@
+// The Coordinator gRPC service (rpc/hearth/v1/coordinator.proto) on the sync API: every call is
+// authenticated first, absl::Status errors map 1:1 to gRPC codes.
+#pragma once
+
+#include "coordinator/coordinator_context.h"
+#include "coordinator/model_cache.h"
+#include "coordinator/sweep_manager.h"
+#include "hearth/v1/coordinator.grpc.pb.h"
+
+namespace hearth::coordinator {
+
+class CoordinatorService final : public v1::Coordinator::Service {
+ public:
+  CoordinatorService(CoordinatorContext& context, SweepManager& sweeps)
+      : c_(context), sweeps_(sweeps) {}
+
+  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*,
+                         v1::SubmitJobResponse*) override;
+  grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest*, v1::Job*) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse*) override;
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest*, v1::Job*) override;
+  grpc::Status WatchJob(grpc::ServerContext*, const v1::WatchJobRequest*,
+                        grpc::ServerWriter<v1::JobEvent>*) override;
+  grpc::Status GetJobLogs(grpc::ServerContext*, const v1::GetJobLogsRequest*,
+                          grpc::ServerWriter<v1::LogChunk>*) override;
+  grpc::Status ListCheckpoints(grpc::ServerContext*, const v1::ListCheckpointsRequest*,
+                               v1::ListCheckpointsResponse*) override;
+  grpc::Status DownloadCheckpoint(grpc::ServerContext*, const v1::DownloadCheckpointRequest*,
+                                  grpc::ServerWriter<v1::CheckpointChunk>*) override;
+  grpc::Status Evaluate(grpc::ServerContext*, const v1::EvaluateRequest*,
+                        v1::EvaluateResponse*) override;
+  grpc::Status Predict(grpc::ServerContext*, const v1::PredictRequest*,
+                       v1::PredictResponse*) override;
+  grpc::Status SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest*,
+                           v1::Sweep*) override;
+  grpc::Status GetSweep(grpc::ServerContext*, const v1::GetSweepRequest*, v1::Sweep*) override;
+
+ private:
+  // The checkpoint a request names: `checkpoint_id`, else the best, else the latest.
+  StatusOr<StoredCheckpoint> FindCheckpoint(const std::string& job_id,
+                                            const std::string& checkpoint_id);
+
+  CoordinatorContext& c_;
+  SweepManager& sweeps_;
+  ModelCache models_;
+};
+
+}  // namespace hearth::coordinator

@@ -1,0 +1,232 @@
+// The coordinator end to end: a real hearthd on a loopback port, real workers through
+// launch/hearthrun and mpirun, and the `hearth` client.
+#include <dirent.h>
+
+#include <fstream>
+
+#include "coordinator_e2e/hearthd_process.h"
+
+namespace hearth::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    csv_ = dir_.file("three_class.csv");
+    WriteFileOrFail(csv_, ThreeClassCsv());
+  }
+  std::string Job(const std::string& name, int epochs, const std::string& extra = "") {
+    const std::string path = dir_.file(name + ".json");
+    WriteFileOrFail(path, MlpJob(csv_, epochs, extra));
+    return path;
+  }
+  std::unique_ptr<Hearthd> Start(std::vector<std::string> flags = {}) {
+    return std::make_unique<Hearthd>(dir_.file("data"), dir_.path(), flags,
+                                     dir_.file("hearthd.log"));
+  }
+  // `hearth status JOB --json`, parsed.
+  Json Status(const Hearthd& d, const std::string& job) {
+    CommandResult r = d.Hearth({"status", job, "--json"});
+    std::optional<Json> parsed = ParseJson(r.out);
+    EXPECT_TRUE(parsed.has_value()) << r.out << r.err;
+    return parsed.value_or(Json());
+  }
+  // Polls until `done(status)` or `seconds` pass; returns the last status.
+  template <typename Pred>
+  Json WaitFor(const Hearthd& d, const std::string& job, Pred done, double seconds = 60) {
+    const auto start = Clock::now();
+    Json s;
+    while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+      s = Status(d, job);
+      if (done(s)) return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "timed out waiting for " << job << "; last state " << s["state"].string;
+    return s;
+  }
+  std::string Submit(const Hearthd& d, const std::string& job, int workers) {
+    CommandResult r = d.Hearth({"submit", job, "--workers", std::to_string(workers), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::optional<Json> parsed = ParseJson(r.out);
+    return parsed ? (*parsed)["id"].string : "";
+  }
+  int CheckpointCount(const Hearthd& d, const std::string& job) {
+    CommandResult r = d.Hearth({"checkpoints", job, "--json"});
+    std::optional<Json> parsed = ParseJson(r.out);
+    if (!parsed) return 0;
+    const Json& list = parsed->is_object() ? (*parsed)["checkpoints"] : *parsed;
+    return static_cast<int>(list.array.size());
+  }
+
+  TempDir dir_;
+  std::string csv_;
+};
+
+// Proto JSON writes 64-bit integers as strings.
+double NumberOf(const Json& value) {
+  return value.type == Json::Type::kString ? std::stod(value.string) : value.number;
+}
+
+bool Ended(const Json& s) {
+  return s["state"].string == "SUCCEEDED" || s["state"].string == "FAILED" ||
+         s["state"].string == "CANCELLED";
+}
+
+// The pid of rank `rank` of job `job`: a `hearth worker ... --job JOB` process whose environment
+// has OMPI_COMM_WORLD_RANK=rank.
+pid_t WorkerPid(const std::string& job, int rank) {
+  DIR* proc = ::opendir("/proc");
+  pid_t found = -1;
+  while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
+    const pid_t pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    const std::string root = "/proc/" + std::to_string(pid);
+    std::string cmdline = ReadFileOrEmpty(root + "/cmdline");
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
+    if (cmdline.find(" worker ") == std::string::npos ||
+        cmdline.find("--job " + job + " ") == std::string::npos)
+      continue;
+    const std::string environ = ReadFileOrEmpty(root + "/environ");
+    if (environ.find("OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + '\0') != std::string::npos)
+      found = pid;
+  }
+  if (proc) ::closedir(proc);
+  return found;
+}
+
+TEST_F(CoordinatorTest, SubmittedJobSucceedsWithMetricsOnTwoWorkers) {
+  auto hearthd = Start();
+  CommandResult r = hearthd->Hearth({"submit", Job("quick", 3), "--workers", "2", "--follow"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << hearthd->log();
+  EXPECT_TRUE(Contains(r.out + r.err, "val_accuracy")) << r.out << r.err;
+  const Json s = Status(*hearthd, "j-000001");
+  EXPECT_EQ(s["state"].string, "SUCCEEDED");
+  EXPECT_FALSE(s["result"]["validation_metrics"].array.empty()) << r.out;
+  EXPECT_GT(CheckpointCount(*hearthd, "j-000001"), 0);
+  // The checkpoint downloads intact (the client checks its sha256).
+  const std::string file = dir_.file("model.safetensors");
+  ASSERT_EQ(hearthd->Hearth({"download", "j-000001", "-o", file}).exit_code, 0);
+  EXPECT_TRUE(MustLoadCheckpoint(file).Find("0.weight") != nullptr);
+}
+
+TEST_F(CoordinatorTest, CancelStopsTheWholeJob) {
+  auto hearthd = Start();
+  const std::string job = Submit(*hearthd, Job("long", 100000), 2);
+  WaitFor(*hearthd, job, [](const Json& s) { return NumberOf(s["step"]) > 0; });
+  CommandResult r = hearthd->Hearth({"cancel", job});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const Json s = WaitFor(*hearthd, job, Ended, 30);
+  EXPECT_EQ(s["state"].string, "CANCELLED");
+  EXPECT_EQ(WorkerPid(job, 0), -1) << "a worker survived the cancel";
+  EXPECT_EQ(WorkerPid(job, 1), -1) << "a worker survived the cancel";
+  // Cancelling an ended job is refused.
+  r = hearthd->Hearth({"cancel", job});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "FAILED_PRECONDITION")) << r.err;
+}
+
+TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
+  auto hearthd = Start();
+  const std::string job = Submit(*hearthd, Job("restart", 60, R"("max_restarts": 1,)"), 2);
+  WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
+  const pid_t victim = WorkerPid(job, 1);
+  ASSERT_GT(victim, 0);
+  ::kill(victim, SIGKILL);
+  const Json s = WaitFor(*hearthd, job, Ended, 120);
+  EXPECT_EQ(s["state"].string, "SUCCEEDED") << hearthd->Hearth({"status", job}).out;
+  EXPECT_EQ(s["restarts"].number, 1);
+  CommandResult logs = hearthd->Hearth({"logs", job, "--rank", "0"});
+  EXPECT_TRUE(Contains(logs.out, "resuming")) << logs.out;
+}
+
+TEST_F(CoordinatorTest, ASigkilledCoordinatorLosesNoHistory) {
+  auto hearthd = Start();
+  ASSERT_EQ(hearthd->Hearth({"submit", Job("first", 1), "--follow"}).exit_code, 0);
+  const std::string job = Submit(*hearthd, Job("long", 40, R"("max_restarts": 1,)"), 2);
+  WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
+  hearthd->Kill();
+  hearthd.reset();
+  auto again = Start();
+  EXPECT_EQ(Status(*again, "j-000001")["state"].string, "SUCCEEDED");
+  const Json s = WaitFor(*again, job, Ended, 120);
+  EXPECT_EQ(s["state"].string, "SUCCEEDED") << again->Hearth({"status", job}).out;
+  EXPECT_EQ(s["restarts"].number, 1);
+}
+
+TEST_F(CoordinatorTest, AWrongOrMissingTokenIsUnauthenticated) {
+  const std::string token = dir_.file("token");
+  WriteFileOrFail(token, "correct-horse-battery-staple\n");
+  const std::string wrong = dir_.file("wrong");
+  WriteFileOrFail(wrong, "not-the-right-token-at-all\n");
+  auto hearthd = Start({"--token-file", token});
+  CommandResult missing = hearthd->Hearth({"list"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(Contains(missing.err, "UNAUTHENTICATED")) << missing.err;
+  CommandResult bad = hearthd->Hearth({"list", "--token-file", wrong});
+  EXPECT_TRUE(Contains(bad.err, "UNAUTHENTICATED")) << bad.err;
+  EXPECT_EQ(hearthd->Hearth({"list", "--token-file", token}).exit_code, 0);
+}
+
+TEST_F(CoordinatorTest, ListeningBeyondLoopbackWithoutATokenIsRefused) {
+  CommandResult r =
+      RunCommand({HearthdBinary(), "--listen", "0.0.0.0:0", "--data-dir", dir_.file("data")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "--token-file")) << r.err;
+}
+
+TEST_F(CoordinatorTest, ASweepOfFourTrialsPicksTheBest) {
+  auto hearthd = Start();
+  const std::string sweep = dir_.file("sweep.json");
+  WriteFileOrFail(sweep, absl::StrFormat(R"({"name": "lr", "base": %s,
+    "parameters": [{"path": "optimizer.lr", "values": [0.0001, 0.001, 0.01, 0.1]}],
+    "method": "GRID", "metric": "val_loss"})",
+                                         MlpJob(csv_, 3)));
+  CommandResult r = hearthd->Hearth({"sweep", sweep, "--follow", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The last JSON line is the final sweep.
+  std::vector<std::string> lines = SplitLines(r.out);
+  ASSERT_FALSE(lines.empty());
+  std::optional<Json> final_sweep = ParseJson(lines.back());
+  ASSERT_TRUE(final_sweep.has_value()) << r.out;
+  const Json& trials = (*final_sweep)["trials"];
+  ASSERT_EQ(trials.array.size(), 4u);
+  int best = -1;
+  double best_value = 1e300;
+  for (size_t i = 0; i < trials.array.size(); ++i) {
+    EXPECT_EQ(trials.array[i]["state"].string, "SUCCEEDED");
+    if (trials.array[i]["metric_value"].number < best_value) {
+      best_value = trials.array[i]["metric_value"].number;
+      best = static_cast<int>(i);
+    }
+  }
+  EXPECT_EQ((*final_sweep)["best_trial"].number, best);
+  EXPECT_EQ(best, 3) << "the largest learning rate should win in 3 epochs";
+}
+
+}  // namespace
+}  // namespace hearth::testing
+
+namespace hearth::testing {
+namespace {
+
+// A client outside our own code (Debian's python3-grpcio) against the .proto contract: health
+// service, INVALID_ARGUMENT with the field path, path escapes refused, NOT_FOUND.
+TEST(ExternalClientTest, PythonGrpcClientSeesTheDocumentedContract) {
+  if (RunCommand({"/usr/bin/python3", "-c", "import grpc, google.protobuf"}).exit_code != 0)
+    GTEST_SKIP() << "python3-grpcio is not installed (launch/setup.sh installs it)";
+  TempDir dir;
+  Hearthd hearthd(dir.file("data"), dir.path(), {}, dir.file("hearthd.log"));
+  const char* source = std::getenv("HEARTH_SOURCE_DIR");
+  const std::string repo = source ? source : ".";
+  CommandResult r =
+      RunCommand({"/usr/bin/python3", repo + "/tests/coordinator_e2e/external_client.py",
+                  hearthd.address(), repo, dir.path()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << hearthd.log();
+  EXPECT_TRUE(Contains(r.out, "all checks passed")) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace hearth::testing
