@@ -25,7 +25,8 @@ packages=(
   build-essential cmake pkg-config git ca-certificates python3 python3-numpy
   libopenmpi-dev openmpi-bin
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libssl-dev iproute2 python3-grpcio python3-protobuf zlib1g-dev
+  libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libssl-dev zlib1g-dev
+  iproute2 python3-grpcio python3-protobuf openssh-server openssh-client docker-compose
 )
 
 missing=()

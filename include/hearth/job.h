@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,18 @@ int32_t AccumulationSteps(const v1::JobSpec& spec);
 // file (and line and column for CSV).
 StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& source,
                                  const std::vector<std::string>& class_names = {});
+// What the headers of an IDX or NPY source say, without reading its data.
+struct ArraySourceInfo {
+  int64_t records = 0;  // examples (its labels file, when the task reads one, holds as many)
+  Shape record_shape;   // the features of one example: the file's dimensions after the first
+  bool gzip = false;    // some file is compressed, so reading any row decompresses all before it
+};
+// InvalidArgument for a CSV source (or one whose format cannot be inferred).
+StatusOr<ArraySourceInfo> InspectArraySource(const v1::JobSpec& spec, const v1::DataSource& source);
+// Records `rows` (ascending, without repeats) of an IDX or NPY source, read as ReadIdxRows and
+// ReadNpyRows do: a plain file is read only where those records are. InvalidArgument for CSV.
+StatusOr<Dataset> ReadDataSourceRows(const v1::JobSpec& spec, const v1::DataSource& source,
+                                     std::span<const int64_t> rows);
 // The preprocessing pipeline of data.preprocessing, unfitted.
 StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec);
 // The per-example shape of a dataset: its features' shape without the first axis.

@@ -119,6 +119,10 @@ struct Batch {
 // is a pure function of (seed, epoch), saving position() in a checkpoint and calling
 // Seek(epoch, step) in a new process yields exactly the batches the old one would have produced.
 //
+// The loader may also hold only some of the examples (CreatePartial): a rank of a data-parallel
+// job asks ExamplesOf() which ones its next batches use, reads just those rows from the file and
+// hands them over with SetResidentRows(); batches then gather from them.
+//
 // Each Next() allocates fresh batch tensors, so a batch stays valid after later calls.
 // Not thread-safe.
 class DataLoader {
@@ -129,6 +133,10 @@ class DataLoader {
                                      int64_t batch_size, bool drop_last = false);
   static StatusOr<DataLoader> Create(const Dataset& data, Sampler sampler, int64_t batch_size,
                                      bool drop_last = false);
+  // A loader over the sampler's examples that holds none of them yet: call SetResidentRows with
+  // (at least) the examples of ExamplesOf() before Next(). InvalidArgument for batch_size <= 0.
+  static StatusOr<DataLoader> CreatePartial(Sampler sampler, int64_t batch_size,
+                                            bool drop_last = false);
 
   // Starts epoch `epoch` from its first batch.
   void Reset(int64_t epoch);
@@ -144,7 +152,24 @@ class DataLoader {
   // when it has fewer examples than parts), so nothing is padded or dropped.
   Status SplitEachBatch(int part, int parts);
   // Fills `batch` with the next batch of the current epoch; false when the epoch is over.
+  // Batch::indices are example indices in [0, sampler().num_examples()) either way.
   bool Next(Batch* batch);
+
+  // The examples that batches [first_step, steps_per_epoch()) of `epoch` return on this part
+  // (after SplitEachBatch, only this part's blocks), sorted ascending without repeats: the rows a
+  // partial loader must hold to play those batches.
+  std::vector<int64_t> ExamplesOf(int64_t epoch, int64_t first_step = 0) const;
+  // Makes the loader gather from `features`/`labels` (labels undefined for none), whose row i is
+  // example examples[i], instead of from the rows it held before; the position is kept.
+  // `examples` must be ascending without repeats and inside [0, num_examples); features float32
+  // [examples.size(), ...] and labels [examples.size(), ...]. InvalidArgument otherwise. Next()
+  // aborts (HEARTH_CHECK) on a batch with an example that is not resident: the caller asks
+  // ExamplesOf() which ones it needs.
+  Status SetResidentRows(std::vector<int64_t> examples, Tensor features, Tensor labels);
+  // Frees the resident rows of a partial loader (e.g. before reading the next epoch's).
+  void ReleaseRows();
+  // Examples held: all of them unless the loader is partial.
+  int64_t resident_rows() const { return features_.defined() ? features_.dim(0) : 0; }
 
   // Batches per epoch on this rank: the same on every rank.
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
@@ -156,9 +181,21 @@ class DataLoader {
 
  private:
   DataLoader(Tensor features, Tensor labels, Sampler sampler, int64_t batch_size, bool drop_last);
+  // Where batch `step` of `order` (its length) starts and ends in it for this part, and the
+  // global batch's size.
+  struct Block {
+    int64_t begin = 0;
+    int64_t end = 0;
+    int64_t global_size = 0;
+  };
+  Block BlockOf(int64_t step, int64_t order_size) const;
 
   Tensor features_;
   Tensor labels_;
+  // With SetResidentRows: the example of each row of features_/labels_, ascending. Empty when the
+  // loader holds every example (row i is example i).
+  std::vector<int64_t> resident_;
+  bool partial_ = false;
   Sampler sampler_;
   int64_t batch_size_;
   bool drop_last_;

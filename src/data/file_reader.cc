@@ -1,7 +1,9 @@
-// GzReader and whole-file reads on top of zlib's gz* functions.
+// GzReader and whole-file reads on top of zlib's gz* functions; PlainFile on top of pread.
 #include "data/file_reader.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -108,6 +110,47 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
   }
   out.resize(static_cast<size_t>(size));
   return out;
+}
+
+StatusOr<PlainFile> PlainFile::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus("cannot open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoToStatus("cannot stat", path, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(path + ": is a directory");
+  }
+  return PlainFile(path, fd, static_cast<int64_t>(st.st_size));
+}
+
+PlainFile::PlainFile(PlainFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_), size_(other.size_) {
+  other.fd_ = -1;
+}
+
+PlainFile::~PlainFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StatusOr<int64_t> PlainFile::ReadAt(void* dst, int64_t n, int64_t offset) const {
+  int64_t total = 0;
+  char* out = static_cast<char*>(dst);
+  while (total < n) {
+    const int64_t want = std::min(n - total, kMaxChunk);
+    const ssize_t got = ::pread(fd_, out + total, static_cast<size_t>(want), offset + total);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus("cannot read", path_, errno);
+    }
+    if (got == 0) break;
+    total += got;
+  }
+  return total;
 }
 
 }  // namespace hearth::data_internal

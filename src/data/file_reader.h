@@ -1,5 +1,6 @@
-// File access shared by the data readers: errno -> Status, whole-file reads, and a reader that
-// decompresses gzip transparently while still seeking cheaply in plain files.
+// File access shared by the data readers: errno -> Status, whole-file reads, a reader that
+// decompresses gzip transparently while still seeking cheaply in plain files, and positioned reads
+// of plain files (a rank of a distributed job reading only its own records).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,31 @@ class GzReader {
   std::string path_;
   void* file_;  // gzFile; kept opaque so this header does not pull in zlib.h
   int64_t plain_size_;
+};
+
+// Positioned reads (pread) of a plain file: no buffering, so a read of n bytes costs n bytes of
+// I/O and nothing more, wherever it is.
+class PlainFile {
+ public:
+  static StatusOr<PlainFile> Open(const std::string& path);
+  PlainFile(PlainFile&& other) noexcept;
+  PlainFile& operator=(PlainFile&& other) = delete;
+  PlainFile(const PlainFile&) = delete;
+  PlainFile& operator=(const PlainFile&) = delete;
+  ~PlainFile();
+
+  // Reads up to `n` bytes at byte `offset` into `dst`; fewer only at the end of the file.
+  StatusOr<int64_t> ReadAt(void* dst, int64_t n, int64_t offset) const;
+  int64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  PlainFile(std::string path, int fd, int64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+
+  std::string path_;
+  int fd_;
+  int64_t size_;
 };
 
 }  // namespace hearth::data_internal

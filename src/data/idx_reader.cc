@@ -33,9 +33,12 @@ uint32_t LoadBigEndian32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// The layout of an IDX file's values, from its header; `idx_type` (if not null) gets the type byte.
-StatusOr<data_internal::RawArray> ReadLayout(const std::string& path, IdxType* idx_type = nullptr) {
+// The layout of an IDX file's values, from its header; `idx_type` (if not null) gets the type byte
+// and `gzip` (if not null) whether the file is compressed.
+StatusOr<data_internal::RawArray> ReadLayout(const std::string& path, IdxType* idx_type = nullptr,
+                                             bool* gzip = nullptr) {
   HEARTH_ASSIGN_OR_RETURN(data_internal::GzReader reader, data_internal::GzReader::Open(path));
+  if (gzip != nullptr) *gzip = reader.plain_size() < 0;
   unsigned char magic[4];
   HEARTH_ASSIGN_OR_RETURN(int64_t got, reader.Read(magic, 4));
   if (got < 4) {
@@ -98,7 +101,7 @@ const char* IdxTypeName(IdxType type) {
 
 StatusOr<IdxInfo> ReadIdxInfo(const std::string& path) {
   IdxInfo info;
-  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, ReadLayout(path, &info.type));
+  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, ReadLayout(path, &info.type, &info.gzip));
   info.dims = std::move(array.dims);
   info.header_bytes = array.data_offset;
   return info;
@@ -109,8 +112,20 @@ StatusOr<Tensor> ReadIdx(const std::string& path, DType dtype, RowRange rows) {
   return data_internal::ReadRawArray(array, dtype, rows);
 }
 
-StatusOr<Dataset> ReadIdxDataset(const std::string& images_path, const std::string& labels_path,
-                                 const ArrayReadOptions& options) {
+StatusOr<Tensor> ReadIdxRows(const std::string& path, DType dtype, std::span<const int64_t> rows) {
+  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, ReadLayout(path));
+  return data_internal::ReadRawArrayRows(array, dtype, rows);
+}
+
+namespace {
+
+// ReadIdxDataset and ReadIdxDatasetRows: `read` reads the wanted records of an array, and
+// `check_labels` checks class labels read that way against num_classes.
+template <typename Read, typename CheckLabels>
+StatusOr<Dataset> ReadImagesAndLabels(const std::string& images_path,
+                                      const std::string& labels_path,
+                                      const ArrayReadOptions& options, Read read,
+                                      CheckLabels check_labels) {
   Dataset dataset;
   HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray images, ReadLayout(images_path));
   if (options.label_kind != LabelKind::kNone) {
@@ -122,16 +137,44 @@ StatusOr<Dataset> ReadIdxDataset(const std::string& images_path, const std::stri
     }
     const DType label_dtype =
         options.label_kind == LabelKind::kClassification ? DType::kInt64 : DType::kFloat32;
-    HEARTH_ASSIGN_OR_RETURN(dataset.labels,
-                            data_internal::ReadRawArray(labels, label_dtype, options.rows));
+    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels, label_dtype));
     if (options.label_kind == LabelKind::kClassification && options.num_classes > 0) {
-      HEARTH_RETURN_IF_ERROR(
-          CheckLabelRange(dataset.labels, options.num_classes, labels_path, options.rows.begin));
+      HEARTH_RETURN_IF_ERROR(check_labels(dataset.labels));
     }
   }
-  HEARTH_ASSIGN_OR_RETURN(dataset.features,
-                          data_internal::ReadRawArray(images, DType::kFloat32, options.rows));
+  HEARTH_ASSIGN_OR_RETURN(dataset.features, read(images, DType::kFloat32));
   return dataset;
+}
+
+}  // namespace
+
+StatusOr<Dataset> ReadIdxDataset(const std::string& images_path, const std::string& labels_path,
+                                 const ArrayReadOptions& options) {
+  return ReadImagesAndLabels(
+      images_path, labels_path, options,
+      [&](const data_internal::RawArray& array, DType dtype) {
+        return data_internal::ReadRawArray(array, dtype, options.rows);
+      },
+      [&](const Tensor& labels) {
+        return CheckLabelRange(labels, options.num_classes, labels_path, options.rows.begin);
+      });
+}
+
+StatusOr<Dataset> ReadIdxDatasetRows(const std::string& images_path, const std::string& labels_path,
+                                     std::span<const int64_t> rows,
+                                     const ArrayReadOptions& options) {
+  if (options.rows.begin != 0 || options.rows.count != -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(images_path, ": give either a row range or a list of records, not both"));
+  }
+  return ReadImagesAndLabels(
+      images_path, labels_path, options,
+      [&](const data_internal::RawArray& array, DType dtype) {
+        return data_internal::ReadRawArrayRows(array, dtype, rows);
+      },
+      [&](const Tensor& labels) {
+        return CheckLabelRange(labels, options.num_classes, labels_path, rows);
+      });
 }
 
 }  // namespace hearth

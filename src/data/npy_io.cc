@@ -92,6 +92,7 @@ StatusOr<NpyInfo> ReadNpyInfo(const std::string& path) {
         absl::StrCat(path, ": truncated file: it ends at byte offset ", got, " inside the header"));
   }
   NpyInfo info;
+  info.gzip = reader.plain_size() < 0;
   info.major_version = prefix[6];
   info.minor_version = prefix[7];
   if (info.major_version < 1 || info.major_version > 3) {
@@ -131,7 +132,10 @@ StatusOr<NpyInfo> ReadNpyInfo(const std::string& path) {
   return info;
 }
 
-StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype, RowRange rows) {
+namespace {
+
+// The header of a C-order array, checked for reading rows of it (a 0-d array has none).
+StatusOr<NpyInfo> ReadRowArrayInfo(const std::string& path, bool whole) {
   HEARTH_ASSIGN_OR_RETURN(NpyInfo info, ReadNpyInfo(path));
   if (info.fortran_order) {
     return absl::InvalidArgumentError(
@@ -139,18 +143,20 @@ StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype, RowRange rows) {
                      ": fortran_order is True: only C-order arrays are supported (save "
                      "numpy.ascontiguousarray(a) instead)"));
   }
-  if (info.shape.empty() && (rows.begin != 0 || rows.count != -1)) {
+  if (info.shape.empty() && !whole) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": a 0-d array has no rows to take a range of"));
   }
-  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, LayoutOf(path, info));
-  HEARTH_ASSIGN_OR_RETURN(Tensor out, data_internal::ReadRawArray(array, dtype, rows));
-  if (info.shape.empty()) return Tensor::View(out.storage(), 0, Shape{}, dtype);
-  return out;
+  return info;
 }
 
-StatusOr<Dataset> ReadNpyDataset(const std::string& features_path, const std::string& labels_path,
-                                 const ArrayReadOptions& options) {
+// ReadNpyDataset and ReadNpyDatasetRows: `read(path, dtype)` reads the wanted rows of a file, and
+// `check_labels` checks class labels read that way against num_classes.
+template <typename Read, typename CheckLabels>
+StatusOr<Dataset> ReadFeaturesAndLabels(const std::string& features_path,
+                                        const std::string& labels_path,
+                                        const ArrayReadOptions& options, Read read,
+                                        CheckLabels check_labels) {
   Dataset dataset;
   HEARTH_ASSIGN_OR_RETURN(NpyInfo features_info, ReadNpyInfo(features_path));
   if (features_info.shape.empty()) {
@@ -167,21 +173,60 @@ StatusOr<Dataset> ReadNpyDataset(const std::string& features_path, const std::st
     }
     const DType label_dtype =
         options.label_kind == LabelKind::kClassification ? DType::kInt64 : DType::kFloat32;
-    HEARTH_ASSIGN_OR_RETURN(dataset.labels, ReadNpy(labels_path, label_dtype, options.rows));
+    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels_path, label_dtype));
     if (options.label_kind == LabelKind::kClassification) {
       if (dataset.labels.rank() != 1) {
         return absl::InvalidArgumentError(absl::StrCat(labels_path,
                                                        ": class labels must be 1-D [N], got shape ",
                                                        dataset.labels.shape().ToString()));
       }
-      if (options.num_classes > 0) {
-        HEARTH_RETURN_IF_ERROR(
-            CheckLabelRange(dataset.labels, options.num_classes, labels_path, options.rows.begin));
-      }
+      if (options.num_classes > 0) HEARTH_RETURN_IF_ERROR(check_labels(dataset.labels));
     }
   }
-  HEARTH_ASSIGN_OR_RETURN(dataset.features, ReadNpy(features_path, DType::kFloat32, options.rows));
+  HEARTH_ASSIGN_OR_RETURN(dataset.features, read(features_path, DType::kFloat32));
   return dataset;
+}
+
+}  // namespace
+
+StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype, RowRange rows) {
+  HEARTH_ASSIGN_OR_RETURN(NpyInfo info,
+                          ReadRowArrayInfo(path, rows.begin == 0 && rows.count == -1));
+  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, LayoutOf(path, info));
+  HEARTH_ASSIGN_OR_RETURN(Tensor out, data_internal::ReadRawArray(array, dtype, rows));
+  if (info.shape.empty()) return Tensor::View(out.storage(), 0, Shape{}, dtype);
+  return out;
+}
+
+StatusOr<Tensor> ReadNpyRows(const std::string& path, DType dtype, std::span<const int64_t> rows) {
+  HEARTH_ASSIGN_OR_RETURN(NpyInfo info, ReadRowArrayInfo(path, /*whole=*/false));
+  HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, LayoutOf(path, info));
+  return data_internal::ReadRawArrayRows(array, dtype, rows);
+}
+
+StatusOr<Dataset> ReadNpyDataset(const std::string& features_path, const std::string& labels_path,
+                                 const ArrayReadOptions& options) {
+  return ReadFeaturesAndLabels(
+      features_path, labels_path, options,
+      [&](const std::string& path, DType dtype) { return ReadNpy(path, dtype, options.rows); },
+      [&](const Tensor& labels) {
+        return CheckLabelRange(labels, options.num_classes, labels_path, options.rows.begin);
+      });
+}
+
+StatusOr<Dataset> ReadNpyDatasetRows(const std::string& features_path,
+                                     const std::string& labels_path, std::span<const int64_t> rows,
+                                     const ArrayReadOptions& options) {
+  if (options.rows.begin != 0 || options.rows.count != -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(features_path, ": give either a row range or a list of rows, not both"));
+  }
+  return ReadFeaturesAndLabels(
+      features_path, labels_path, options,
+      [&](const std::string& path, DType dtype) { return ReadNpyRows(path, dtype, rows); },
+      [&](const Tensor& labels) {
+        return CheckLabelRange(labels, options.num_classes, labels_path, rows);
+      });
 }
 
 Status WriteNpy(const std::string& path, const Tensor& tensor, Env& env) {

@@ -41,28 +41,40 @@ std::string CategoryList(const int64_t* categories, int64_t count) {
   return out;
 }
 
-}  // namespace
-
-StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x) {
+// This part's sorted distinct categories of each one-hot column.
+StatusOr<std::vector<std::vector<int64_t>>> LocalCategories(const PreprocessStep& step,
+                                                            const Tensor& x, int64_t first_row) {
   HEARTH_RETURN_IF_ERROR(CheckColumns(step, x));
   const int64_t rows = x.dim(0);
   const int64_t width = x.dim(1);
-  Tensor counts = Tensor::Empty(Shape{static_cast<int64_t>(step.columns.size())}, DType::kInt64);
-  std::vector<int64_t> all;
-  std::vector<int64_t> values;
+  std::vector<std::vector<int64_t>> categories(step.columns.size());
   for (size_t c = 0; c < step.columns.size(); ++c) {
     const int64_t column = step.columns[c];
-    values.clear();
+    std::vector<int64_t>& values = categories[c];
     for (int64_t r = 0; r < rows; ++r) {
       const float v = x.f32()[r * width + column];
       if (!IsCategory(v)) {
-        return absl::InvalidArgumentError(absl::StrCat("column ", column, ", row ", r,
+        return absl::InvalidArgumentError(absl::StrCat("column ", column, ", row ", first_row + r,
                                                        ": expected an integer category, got ", v));
       }
       values.push_back(static_cast<int64_t>(v));
     }
     std::sort(values.begin(), values.end());
     values.erase(std::unique(values.begin(), values.end()), values.end());
+  }
+  return categories;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x,
+                                        const FitContext& ctx) {
+  StatusOr<std::vector<std::vector<int64_t>>> local = LocalCategories(step, x, ctx.first_row);
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(local.status()));
+  Tensor counts = Tensor::Empty(Shape{static_cast<int64_t>(step.columns.size())}, DType::kInt64);
+  std::vector<int64_t> all;
+  for (size_t c = 0; c < step.columns.size(); ++c) {
+    HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> values, ctx.reducer->Union((*local)[c]));
     counts.i64()[c] = static_cast<int64_t>(values.size());
     all.insert(all.end(), values.begin(), values.end());
   }

@@ -14,6 +14,7 @@
 namespace hearth {
 namespace {
 
+using data_internal::FitContext;
 using data_internal::GetPreprocessOp;
 using data_internal::PreprocessOp;
 
@@ -28,18 +29,27 @@ Status InStep(const Status& status, size_t index, PreprocessKind kind) {
                                             GetPreprocessOp(kind).name, "): ", status.message()));
 }
 
-Status CheckFeatures(const Tensor& x, bool fitting) {
+Status CheckFeatures(const Tensor& x) {
   if (!x.defined() || x.dtype() != DType::kFloat32 || x.rank() < 1) {
     return absl::InvalidArgumentError(
         x.defined() ? absl::StrCat("preprocessing needs float32 features [N, ...], got ",
                                    DTypeName(x.dtype()), " ", x.shape().ToString())
                     : "preprocessing needs float32 features [N, ...], got an undefined tensor");
   }
-  if (fitting && x.dim(0) == 0) {
-    return absl::InvalidArgumentError("cannot fit preprocessing on zero rows");
-  }
   return absl::OkStatus();
 }
+
+// One part holding every row: nothing to combine.
+class SinglePart final : public FitReducer {
+ public:
+  Status Agree(const Status& local) override { return local; }
+  Status Sum(std::span<double>) override { return absl::OkStatus(); }
+  Status Min(std::span<float>) override { return absl::OkStatus(); }
+  Status Max(std::span<float>) override { return absl::OkStatus(); }
+  StatusOr<std::vector<int64_t>> Union(std::span<const int64_t> values) override {
+    return std::vector<int64_t>(values.begin(), values.end());
+  }
+};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -140,6 +150,11 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
 
 }  // namespace
 
+FitReducer& SinglePartReducer() {
+  static SinglePart* const reducer = new SinglePart;  // stateless, never destroyed
+  return *reducer;
+}
+
 StatusOr<Preprocessor> Preprocessor::Create(std::vector<PreprocessStep> steps) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const PreprocessStep& step = steps[i];
@@ -188,20 +203,47 @@ StatusOr<Preprocessor> Preprocessor::Parse(std::string_view spec) {
 }
 
 Status Preprocessor::Fit(const Tensor& train) {
-  return FitSteps(train, /*want_output=*/false).status();
+  HEARTH_RETURN_IF_ERROR(CheckFeatures(train));
+  return FitSteps(train, 0, train.dim(0), SinglePartReducer(), /*want_output=*/false).status();
 }
 
 StatusOr<Tensor> Preprocessor::FitApply(const Tensor& train) {
-  return FitSteps(train, /*want_output=*/true);
+  HEARTH_RETURN_IF_ERROR(CheckFeatures(train));
+  return FitSteps(train, 0, train.dim(0), SinglePartReducer(), /*want_output=*/true);
 }
 
-StatusOr<Tensor> Preprocessor::FitSteps(const Tensor& train, bool want_output) {
-  HEARTH_RETURN_IF_ERROR(CheckFeatures(train, /*fitting=*/true));
+RowRange Preprocessor::FitPartRows(int64_t total_rows, int part, int parts) {
+  HEARTH_CHECK(total_rows >= 0 && parts >= 1 && part >= 0 && part < parts);
+  const int64_t block_rows = data_internal::FitBlockRows(total_rows);
+  const int64_t blocks = (total_rows + block_rows - 1) / block_rows;
+  const int64_t begin = std::min(total_rows, blocks * part / parts * block_rows);
+  const int64_t end = std::min(total_rows, blocks * (part + 1) / parts * block_rows);
+  return {begin, end - begin};
+}
+
+Status Preprocessor::FitPart(const Tensor& rows, int64_t total_rows, int part, int parts,
+                             FitReducer& reducer) {
+  HEARTH_CHECK(parts >= 1 && part >= 0 && part < parts);
+  const RowRange mine = FitPartRows(total_rows, part, parts);
+  Status local = CheckFeatures(rows);
+  if (local.ok() && rows.dim(0) != mine.count) {
+    local = absl::InvalidArgumentError(absl::StrCat(
+        "preprocessing part ", part, " of ", parts, " must fit on rows [", mine.begin, ", ",
+        mine.begin + mine.count, ") of ", total_rows, ", got ", rows.dim(0), " rows"));
+  }
+  HEARTH_RETURN_IF_ERROR(reducer.Agree(local));
+  return FitSteps(rows, mine.begin, total_rows, reducer, /*want_output=*/false).status();
+}
+
+StatusOr<Tensor> Preprocessor::FitSteps(const Tensor& train, int64_t first_row, int64_t total_rows,
+                                        FitReducer& reducer, bool want_output) {
+  if (total_rows == 0) return absl::InvalidArgumentError("cannot fit preprocessing on zero rows");
+  const FitContext ctx{&reducer, first_row, total_rows};
   std::vector<std::vector<Tensor>> stats;
   Tensor x = train;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const PreprocessOp& op = GetPreprocessOp(steps_[i].kind);
-    auto fitted = op.fit(steps_[i], x);
+    auto fitted = op.fit(steps_[i], x, ctx);
     HEARTH_RETURN_IF_ERROR(InStep(fitted.status(), i, steps_[i].kind));
     if (i + 1 == steps_.size() && !want_output) {
       stats.push_back(std::move(*fitted));
@@ -209,7 +251,7 @@ StatusOr<Tensor> Preprocessor::FitSteps(const Tensor& train, bool want_output) {
     }
     // Only the caller's tensor must stay untouched; later steps may overwrite earlier outputs.
     auto applied = op.apply(steps_[i], *fitted, x, /*in_place=*/i > 0);
-    HEARTH_RETURN_IF_ERROR(InStep(applied.status(), i, steps_[i].kind));
+    HEARTH_RETURN_IF_ERROR(reducer.Agree(InStep(applied.status(), i, steps_[i].kind)));
     stats.push_back(std::move(*fitted));
     x = std::move(*applied);
   }
@@ -220,7 +262,7 @@ StatusOr<Tensor> Preprocessor::FitSteps(const Tensor& train, bool want_output) {
 }
 
 StatusOr<Tensor> Preprocessor::Apply(const Tensor& features) const {
-  HEARTH_RETURN_IF_ERROR(CheckFeatures(features, /*fitting=*/false));
+  HEARTH_RETURN_IF_ERROR(CheckFeatures(features));
   if (!fitted()) {
     return absl::FailedPreconditionError(
         "preprocessing is not fitted: call Fit on the training features (or load it with "

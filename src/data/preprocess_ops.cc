@@ -1,6 +1,7 @@
 // Standardize, MinMax and Scale, and the table of all preprocessing ops.
 #include "data/preprocess_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -32,17 +33,41 @@ Status CheckFittedShape(const Tensor& x, const Tensor& stat) {
   return absl::OkStatus();
 }
 
-Status CheckFinite(const Tensor& x) {
+// `first_row` numbers x's rows within the training set for the message.
+Status CheckFinite(const Tensor& x, int64_t first_row) {
   const float* p = x.f32();
-  const int64_t per_row = x.dim(0) > 0 ? x.numel() / x.dim(0) : 1;
+  const int64_t per_row = RowWidth(x);
   for (int64_t i = 0, n = x.numel(); i < n; ++i) {
     if (!std::isfinite(p[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("row ", i / per_row, ", feature ", i % per_row,
-                                                     " is ", p[i],
+      return absl::InvalidArgumentError(absl::StrCat("row ", first_row + i / per_row, ", feature ",
+                                                     i % per_row, " is ", p[i],
                                                      "; cannot fit on non-finite values"));
     }
   }
   return absl::OkStatus();
+}
+
+// Per feature, the sum over all parts' rows of value(row, feature): summed per block of
+// FitBlockRows rows in row order, the blocks combined across parts (each block is held by one part,
+// so the others add exact zeros), then summed over the blocks in order.
+template <typename Value>
+StatusOr<std::vector<double>> BlockedSum(const Tensor& x, const FitContext& ctx, Value value) {
+  const int64_t rows = x.dim(0);
+  const int64_t per_row = RowWidth(x);
+  const int64_t block_rows = FitBlockRows(ctx.total_rows);
+  const int64_t blocks = (ctx.total_rows + block_rows - 1) / block_rows;
+  std::vector<double> partial(static_cast<size_t>(blocks * per_row), 0.0);
+  const float* in = x.f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    double* sum = partial.data() + (ctx.first_row + r) / block_rows * per_row;
+    for (int64_t j = 0; j < per_row; ++j) sum[j] += value(in[r * per_row + j], j);
+  }
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Sum(partial));
+  std::vector<double> total(static_cast<size_t>(per_row), 0.0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t j = 0; j < per_row; ++j) total[j] += partial[b * per_row + j];
+  }
+  return total;
 }
 
 // (x - offset) / divisor per feature: shared by Standardize and MinMax.
@@ -88,38 +113,32 @@ Status ValidateOffsetAndDivisor(const std::vector<NamedTensor>& stats) {
   return absl::OkStatus();
 }
 
-StatusOr<std::vector<Tensor>> FitStandardize(const PreprocessStep&, const Tensor& x) {
-  HEARTH_RETURN_IF_ERROR(CheckFinite(x));
-  const int64_t rows = x.dim(0);
-  const int64_t per_row = x.numel() / rows;
-  // Double accumulators: 60k float32 rows would lose digits in a float sum.
-  std::vector<double> sum(static_cast<size_t>(per_row), 0.0);
-  std::vector<double> sq(static_cast<size_t>(per_row), 0.0);
-  const float* in = x.f32();
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j = 0; j < per_row; ++j) sum[j] += in[r * per_row + j];
-  }
-  for (int64_t j = 0; j < per_row; ++j) sum[j] /= static_cast<double>(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j = 0; j < per_row; ++j) {
-      const double d = in[r * per_row + j] - sum[j];
-      sq[j] += d * d;
-    }
-  }
-  Tensor mean = Tensor::Empty(FeatureShape(x));
-  Tensor std = Tensor::Empty(FeatureShape(x));
-  const double n = static_cast<double>(rows);
+StatusOr<std::vector<Tensor>> FitStandardize(const PreprocessStep&, const Tensor& x,
+                                             const FitContext& ctx) {
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(CheckFinite(x, ctx.first_row)));
+  const int64_t per_row = RowWidth(x);
+  const double n = static_cast<double>(ctx.total_rows);
+  // Two passes in double, as 60k float32 rows would lose digits in a float sum or in sum(x^2).
+  HEARTH_ASSIGN_OR_RETURN(std::vector<double> mean,
+                          BlockedSum(x, ctx, [](float v, int64_t) { return double{v}; }));
+  for (int64_t j = 0; j < per_row; ++j) mean[j] /= n;
+  HEARTH_ASSIGN_OR_RETURN(std::vector<double> sq, BlockedSum(x, ctx, [&](float v, int64_t j) {
+                            const double d = v - mean[j];
+                            return d * d;
+                          }));
+  Tensor mean_t = Tensor::Empty(FeatureShape(x));
+  Tensor std_t = Tensor::Empty(FeatureShape(x));
   const double eps = std::numeric_limits<double>::epsilon();
   for (int64_t j = 0; j < per_row; ++j) {
     const double var = sq[j] / n;
     // scikit-learn's test for a constant feature: a variance within rounding error of zero.
     // Dividing by it would blow rounding noise up to arbitrary values.
-    const double bound = n * eps * var + (n * sum[j] * eps) * (n * sum[j] * eps);
+    const double bound = n * eps * var + (n * mean[j] * eps) * (n * mean[j] * eps);
     const float s = static_cast<float>(std::sqrt(var));
-    mean.f32()[j] = static_cast<float>(sum[j]);
-    std.f32()[j] = (var <= bound || s == 0.0f) ? 1.0f : s;
+    mean_t.f32()[j] = static_cast<float>(mean[j]);
+    std_t.f32()[j] = (var <= bound || s == 0.0f) ? 1.0f : s;
   }
-  return std::vector<Tensor>{mean, std};
+  return std::vector<Tensor>{mean_t, std_t};
 }
 
 StatusOr<Tensor> ApplyStandardize(const PreprocessStep&, const std::vector<Tensor>& stats,
@@ -128,28 +147,33 @@ StatusOr<Tensor> ApplyStandardize(const PreprocessStep&, const std::vector<Tenso
   return ShiftAndDivide(x, stats[0], stats[1], in_place);
 }
 
-StatusOr<std::vector<Tensor>> FitMinMax(const PreprocessStep&, const Tensor& x) {
-  HEARTH_RETURN_IF_ERROR(CheckFinite(x));
+StatusOr<std::vector<Tensor>> FitMinMax(const PreprocessStep&, const Tensor& x,
+                                        const FitContext& ctx) {
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(CheckFinite(x, ctx.first_row)));
   const int64_t rows = x.dim(0);
-  const int64_t per_row = x.numel() / rows;
-  Tensor min = Tensor::Empty(FeatureShape(x));
-  Tensor range = Tensor::Empty(FeatureShape(x));
-  std::vector<float> max(x.f32(), x.f32() + per_row);
-  float* lo = min.f32();
-  std::copy(max.begin(), max.end(), lo);
+  const int64_t per_row = RowWidth(x);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  // A part without rows contributes the identities of min and max.
+  std::vector<float> lo(static_cast<size_t>(per_row), kInf);
+  std::vector<float> hi(static_cast<size_t>(per_row), -kInf);
   const float* in = x.f32();
-  for (int64_t r = 1; r < rows; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < per_row; ++j) {
       lo[j] = std::min(lo[j], in[r * per_row + j]);
-      max[j] = std::max(max[j], in[r * per_row + j]);
+      hi[j] = std::max(hi[j], in[r * per_row + j]);
     }
   }
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Min(lo));
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Max(hi));
+  Tensor min = Tensor::Empty(FeatureShape(x));
+  Tensor range = Tensor::Empty(FeatureShape(x));
   for (int64_t j = 0; j < per_row; ++j) {
-    const float width = max[j] - lo[j];
+    const float width = hi[j] - lo[j];
     if (!std::isfinite(width)) {
-      return absl::InvalidArgumentError(absl::StrCat("feature ", j, " spans [", lo[j], ", ", max[j],
+      return absl::InvalidArgumentError(absl::StrCat("feature ", j, " spans [", lo[j], ", ", hi[j],
                                                      "], a range float32 cannot hold"));
     }
+    min.f32()[j] = lo[j];
     // A constant feature maps to 0 instead of 0/0.
     range.f32()[j] = width > 0.0f ? width : 1.0f;
   }
@@ -162,7 +186,7 @@ StatusOr<Tensor> ApplyMinMax(const PreprocessStep&, const std::vector<Tensor>& s
   return ShiftAndDivide(x, stats[0], stats[1], in_place);
 }
 
-StatusOr<std::vector<Tensor>> FitNothing(const PreprocessStep&, const Tensor&) {
+StatusOr<std::vector<Tensor>> FitNothing(const PreprocessStep&, const Tensor&, const FitContext&) {
   return std::vector<Tensor>{};
 }
 
@@ -200,6 +224,16 @@ static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kOneHot) + 
               "one op per PreprocessKind");
 
 }  // namespace
+
+int64_t FitBlockRows(int64_t total_rows) {
+  return std::max<int64_t>(1, (total_rows + kFitBlocks - 1) / kFitBlocks);
+}
+
+int64_t RowWidth(const Tensor& x) {
+  int64_t width = 1;
+  for (int i = 1; i < x.rank(); ++i) width *= x.dim(i);
+  return width;
+}
 
 const PreprocessOp& GetPreprocessOp(PreprocessKind kind) {
   return kOps[static_cast<int>(kind)];

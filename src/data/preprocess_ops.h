@@ -11,13 +11,34 @@
 
 namespace hearth::data_internal {
 
+// Where a step's training input sits in the whole training set, and how its statistics combine
+// with those of the other parts (FitReducer) when the set is spread over several.
+struct FitContext {
+  FitReducer* reducer = nullptr;
+  int64_t first_row = 0;   // x's row 0 is this row of the training set
+  int64_t total_rows = 0;  // rows of the whole training set, over all parts (> 0)
+};
+
+// Sums over the training rows are taken per block of this many consecutive rows, then over the
+// blocks in order: the same arithmetic whether one part holds every block or several parts hold
+// a few each (FitPartRows hands out whole blocks). At most kFitBlocks blocks, so the per-block
+// sums that parts exchange stay small.
+inline constexpr int64_t kFitBlocks = 64;
+int64_t FitBlockRows(int64_t total_rows);
+
+// Values per row of [N, ...] features (1 for [N]), also when N is 0.
+int64_t RowWidth(const Tensor& x);
+
 struct PreprocessOp {
   const char* name;  // as written in a spec: "standardize"
   // Names of the fitted statistics, in the order fit returns them.
   std::array<const char*, 2> stat_names;
   int num_stats;
-  // Statistics of `x` ([N > 0, ...] float32: the step's training input).
-  StatusOr<std::vector<Tensor>> (*fit)(const PreprocessStep& step, const Tensor& x);
+  // Statistics of the step's training input, of which this part holds `x` ([N >= 0, ...]
+  // float32): local checks go through ctx.reducer->Agree, and the statistics are combined with
+  // the other parts' through ctx.reducer, so every part returns the same ones.
+  StatusOr<std::vector<Tensor>> (*fit)(const PreprocessStep& step, const Tensor& x,
+                                       const FitContext& ctx);
   // The step applied to `x` ([N, ...] float32) with fitted `stats`. With `in_place` (x is a
   // temporary of the pipeline) a step that keeps the shape writes into x instead of allocating:
   // a 60000 x 784 tensor costs 188 MB of fresh pages per step otherwise.
@@ -31,7 +52,8 @@ struct PreprocessOp {
 const PreprocessOp& GetPreprocessOp(PreprocessKind kind);
 
 // Implemented in one_hot.cc.
-StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x);
+StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x,
+                                        const FitContext& ctx);
 StatusOr<Tensor> ApplyOneHot(const PreprocessStep& step, const std::vector<Tensor>& stats,
                              const Tensor& x, bool in_place);
 Status ValidateOneHot(const PreprocessStep& step, const std::vector<NamedTensor>& stats);

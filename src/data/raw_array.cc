@@ -68,8 +68,10 @@ void Convert(ElemType type, const unsigned char* src, int64_t n, bool big_endian
   }
 }
 
-Status Truncated(const RawArray& array, int64_t num_records, int64_t record_bytes,
-                 int64_t available_bytes) {
+}  // namespace
+
+Status TruncatedError(const RawArray& array, int64_t num_records, int64_t record_bytes,
+                      int64_t available_bytes) {
   const int64_t record = record_bytes > 0 ? available_bytes / record_bytes : 0;
   return absl::InvalidArgumentError(absl::StrCat(
       array.path, ": truncated file: the header promises ", num_records, " records of ",
@@ -79,7 +81,19 @@ Status Truncated(const RawArray& array, int64_t num_records, int64_t record_byte
       array.data_offset + record * record_bytes, ")"));
 }
 
-}  // namespace
+void ConvertValues(ElemType type, const unsigned char* src, int64_t n, bool big_endian, DType dtype,
+                   void* dst) {
+  if (dtype == DType::kFloat32) {
+    Convert(type, src, n, big_endian, static_cast<float*>(dst));
+  } else {
+    Convert(type, src, n, big_endian, static_cast<int64_t*>(dst));
+  }
+}
+
+bool SameLayout(const RawArray& array, DType dtype) {
+  return (dtype == DType::kFloat32 && array.type == ElemType::kFloat32 && !array.big_endian) ||
+         (dtype == DType::kInt64 && array.type == ElemType::kInt64 && !array.big_endian);
+}
 
 int64_t ElemSize(ElemType type) {
   switch (type) {
@@ -172,7 +186,8 @@ StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows)
   // Plain files reveal truncation from their size, even outside the wanted range.
   if (reader.plain_size() >= 0 &&
       reader.plain_size() < array.data_offset + num_records * record_bytes) {
-    return Truncated(array, num_records, record_bytes, reader.plain_size() - array.data_offset);
+    return TruncatedError(array, num_records, record_bytes,
+                          reader.plain_size() - array.data_offset);
   }
   HEARTH_RETURN_IF_ERROR(reader.Seek(array.data_offset + begin * record_bytes));
 
@@ -184,9 +199,7 @@ StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows)
   int64_t capacity =
       reader.plain_size() >= 0 ? total_elems : std::min(total_elems, kInitialGzipBytes / out_size);
   auto storage = std::make_shared<Storage>(capacity * out_size);
-  const bool same_layout =
-      (dtype == DType::kFloat32 && array.type == ElemType::kFloat32 && !array.big_endian) ||
-      (dtype == DType::kInt64 && array.type == ElemType::kInt64 && !array.big_endian);
+  const bool same_layout = SameLayout(array, dtype);
   const int64_t chunk_elems = std::max<int64_t>(1, kChunkBytes / elem_size);
   std::vector<unsigned char> buffer(static_cast<size_t>(same_layout ? 0 : chunk_elems * elem_size));
   for (int64_t done = 0; done < total_elems;) {
@@ -201,16 +214,10 @@ StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows)
     void* dst = same_layout ? static_cast<void*>(out) : static_cast<void*>(buffer.data());
     HEARTH_ASSIGN_OR_RETURN(int64_t got, reader.Read(dst, n * elem_size));
     if (got < n * elem_size) {
-      return Truncated(array, num_records, record_bytes,
-                       begin * record_bytes + done * elem_size + got);
+      return TruncatedError(array, num_records, record_bytes,
+                            begin * record_bytes + done * elem_size + got);
     }
-    if (!same_layout) {
-      if (dtype == DType::kFloat32) {
-        Convert(array.type, buffer.data(), n, array.big_endian, reinterpret_cast<float*>(out));
-      } else {
-        Convert(array.type, buffer.data(), n, array.big_endian, reinterpret_cast<int64_t*>(out));
-      }
-    }
+    if (!same_layout) ConvertValues(array.type, buffer.data(), n, array.big_endian, dtype, out);
     done += n;
   }
   return Tensor::View(std::move(storage), 0, shape, dtype);

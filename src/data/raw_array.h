@@ -1,8 +1,9 @@
-// Reading a range of fixed-size binary records (the data of IDX and .npy files) into a tensor,
-// converting the stored element type and byte order.
+// Reading a range or a sorted set of fixed-size binary records (the data of IDX and .npy files)
+// into a tensor, converting the stored element type and byte order.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,5 +51,29 @@ StatusOr<std::pair<int64_t, int64_t>> ResolveRows(RowRange rows, int64_t num_rec
 // Records `rows` of `array` as a [count, dims[1:]...] tensor of `dtype` (kInt64 needs an integer
 // type). A file shorter than its header promises is an error naming the first incomplete record.
 StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows);
+
+// What ReadRawArrayRows read from a plain file: tests use it to check that nothing else was read.
+struct RowReadStats {
+  int64_t runs = 0;   // runs of consecutive records, one positioned read each (more past 1 GB)
+  int64_t bytes = 0;  // bytes read
+};
+
+// Records `rows` (ascending, no repeats) of `array` as a [rows.size(), dims[1:]...] tensor of
+// `dtype`, in that order. A plain file is read with one positioned read per run of consecutive
+// records and nothing else; a gzip file cannot seek, so it is decompressed from its start up to
+// the last record wanted. Errors name the file and the offending record.
+StatusOr<Tensor> ReadRawArrayRows(const RawArray& array, DType dtype, std::span<const int64_t> rows,
+                                  RowReadStats* stats = nullptr);
+
+// Shared by the two readers.
+// The error for data that ends `available_bytes` after data_offset, short of what the header
+// promises, naming the record it ends in.
+Status TruncatedError(const RawArray& array, int64_t num_records, int64_t record_bytes,
+                      int64_t available_bytes);
+// `n` values stored as `type` at `src` converted to `dtype` (kFloat32 or kInt64) at `dst`.
+void ConvertValues(ElemType type, const unsigned char* src, int64_t n, bool big_endian, DType dtype,
+                   void* dst);
+// Whether the stored values already are `dtype` in native byte order (copied without converting).
+bool SameLayout(const RawArray& array, DType dtype);
 
 }  // namespace hearth::data_internal

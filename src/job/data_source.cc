@@ -57,6 +57,69 @@ StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& 
       source.path()));
 }
 
+namespace {
+
+// The labels file a source's task reads ("" for none).
+std::string LabelsPathFor(const v1::JobSpec& spec, const v1::DataSource& source) {
+  return LabelKindFor(spec.task()) == LabelKind::kNone ? "" : source.labels_path();
+}
+
+Status NotAnArraySource(const v1::DataSource& source) {
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "data source \"%s\": only IDX and NPY files can be read by row", source.path()));
+}
+
+// Records, per-record shape and compression of one IDX or .npy file.
+StatusOr<ArraySourceInfo> InspectArrayFile(v1::DataFormat format, const std::string& path) {
+  ArraySourceInfo info;
+  std::vector<int64_t> dims;
+  if (format == v1::IDX) {
+    HEARTH_ASSIGN_OR_RETURN(IdxInfo idx, ReadIdxInfo(path));
+    dims = std::move(idx.dims);
+    info.gzip = idx.gzip;
+  } else {
+    HEARTH_ASSIGN_OR_RETURN(NpyInfo npy, ReadNpyInfo(path));
+    if (npy.shape.empty())
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: must have a first (row) axis, got a 0-d array", path));
+    dims = std::move(npy.shape);
+    info.gzip = npy.gzip;
+  }
+  info.records = dims[0];
+  for (size_t i = 1; i < dims.size(); ++i) info.record_shape.push_back(dims[i]);
+  return info;
+}
+
+}  // namespace
+
+StatusOr<ArraySourceInfo> InspectArraySource(const v1::JobSpec& spec,
+                                             const v1::DataSource& source) {
+  const v1::DataFormat format = ResolveFormat(source);
+  if (format != v1::IDX && format != v1::NPY) return NotAnArraySource(source);
+  HEARTH_ASSIGN_OR_RETURN(ArraySourceInfo info, InspectArrayFile(format, source.path()));
+  const std::string labels = LabelsPathFor(spec, source);
+  if (!labels.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(ArraySourceInfo label_info, InspectArrayFile(format, labels));
+    if (label_info.records != info.records)
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: %d label records, but %s has %d records", labels, label_info.records,
+                          source.path(), info.records));
+    info.gzip = info.gzip || label_info.gzip;
+  }
+  return info;
+}
+
+StatusOr<Dataset> ReadDataSourceRows(const v1::JobSpec& spec, const v1::DataSource& source,
+                                     std::span<const int64_t> rows) {
+  const v1::DataFormat format = ResolveFormat(source);
+  if (format != v1::IDX && format != v1::NPY) return NotAnArraySource(source);
+  ArrayReadOptions options;
+  options.label_kind = LabelKindFor(spec.task());
+  const std::string labels = LabelsPathFor(spec, source);
+  if (format == v1::IDX) return ReadIdxDatasetRows(source.path(), labels, rows, options);
+  return ReadNpyDatasetRows(source.path(), labels, rows, options);
+}
+
 StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec) {
   std::vector<PreprocessStep> steps;
   for (const v1::PreprocessStep& s : spec.data().preprocessing()) {

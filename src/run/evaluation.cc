@@ -24,18 +24,20 @@ MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs) {
 
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
                                  const Dataset& data, int64_t num_outputs, int64_t batch_size,
-                                 dist::Communicator* comm) {
+                                 dist::Communicator* comm, int64_t whole_size) {
   HEARTH_ASSIGN_OR_RETURN(
       MetricSet metrics, MetricSet::Create(MetricNames(spec), MetricOptionsFor(spec, num_outputs)));
   const bool was_training = model.training();
   model.Eval();
   NoGradGuard no_grad;
   double loss_sum = 0.0;
-  const int64_t n = data.size();
   const int world = comm != nullptr ? comm->size() : 1;
   const int rank = comm != nullptr ? comm->rank() : 0;
-  // This rank's rows: [rank * n / world, (rank + 1) * n / world).
-  const int64_t first = n * rank / world, last = n * (rank + 1) / world;
+  const bool is_share = whole_size >= 0;
+  const int64_t n = is_share ? whole_size : data.size();
+  // This rank's rows: [rank * n / world, (rank + 1) * n / world), or all of a share.
+  const int64_t first = is_share ? 0 : n * rank / world;
+  const int64_t last = is_share ? data.size() : n * (rank + 1) / world;
   std::vector<int64_t> rows;
   for (int64_t start = first; start < last; start += batch_size) {
     const int64_t end = std::min(last, start + batch_size);

@@ -17,8 +17,13 @@ MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs);
 // a communicator of several ranks, each rank evaluates its contiguous share of the rows and the
 // metric states (confusion matrices, sums) are allreduced: every rank gets the whole set's
 // metrics.
+//
+// With `whole_size` >= 0, `data` is already this rank's share of a set of whole_size examples
+// (a rank that read only its own rows, run/sharded_data.h): it is evaluated entirely and the
+// metrics still cover the whole set.
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
                                  const Dataset& data, int64_t num_outputs,
-                                 int64_t batch_size = 1024, dist::Communicator* comm = nullptr);
+                                 int64_t batch_size = 1024, dist::Communicator* comm = nullptr,
+                                 int64_t whole_size = -1);
 
 }  // namespace hearth::run

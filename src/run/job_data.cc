@@ -2,19 +2,38 @@
 #include "run/job_data.h"
 
 #include "absl/strings/str_format.h"
+#include "hearth/dist/collectives.h"
 #include "hearth/job.h"
 #include "hearth/ops.h"
 #include "hearth/sampler.h"
+#include "run/sharded_data.h"
 
 namespace hearth::run {
+
+Tensor FlatRows(const Tensor& features) {
+  if (features.rank() == 2) return features;
+  int64_t width = 1;
+  for (int i = 1; i < features.rank(); ++i) width *= features.dim(i);
+  return reshape(features, Shape{features.dim(0), width});
+}
+
+StatusOr<Shape> PreprocessedExampleShape(const Shape& record_shape,
+                                         const Preprocessor& preprocess) {
+  if (preprocess.empty()) return record_shape;
+  // Zero rows of the records' width through the pipeline: only the output width matters.
+  HEARTH_ASSIGN_OR_RETURN(Tensor probe,
+                          preprocess.Apply(Tensor::Empty(Shape{0, record_shape.numel()})));
+  const int64_t width = probe.dim(1);
+  if (record_shape.rank() > 1 && width == record_shape.numel()) return record_shape;
+  return Shape{width};
+}
 
 StatusOr<Tensor> PrepareFeatures(const Tensor& features, const Preprocessor& preprocess,
                                  const Shape& example_shape, const std::string& source) {
   Tensor x = features;
   if (!preprocess.empty()) {
     // Preprocessing works on flat rows [N, F].
-    Tensor flat = x.rank() == 2 ? x : reshape(x, Shape{x.dim(0), -1});
-    HEARTH_ASSIGN_OR_RETURN(x, preprocess.Apply(flat));
+    HEARTH_ASSIGN_OR_RETURN(x, preprocess.Apply(FlatRows(x)));
   }
   Shape target{x.dim(0)};
   for (int64_t d : example_shape) target.push_back(d);
@@ -46,21 +65,16 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
   }
 
   HEARTH_ASSIGN_OR_RETURN(data.preprocess, MakePreprocessor(spec));
-  if (!data.preprocess.empty()) {
-    const Tensor& x = data.train.features;
-    HEARTH_RETURN_IF_ERROR(
-        data.preprocess.Fit(x.rank() == 2 ? x : reshape(x, Shape{x.dim(0), -1})));
-  }
+  if (!data.preprocess.empty())
+    HEARTH_RETURN_IF_ERROR(data.preprocess.Fit(FlatRows(data.train.features)));
   // The model's input shape comes from the preprocessed data (one-hot changes the width).
-  Tensor probe = data.train.features;
-  if (!data.preprocess.empty()) {
-    HEARTH_ASSIGN_OR_RETURN(probe, data.preprocess.Apply(reshape(probe, Shape{probe.dim(0), -1})));
-    if (data.train.features.rank() > 2 && probe.numel() == data.train.features.numel())
-      probe = reshape(probe, data.train.features.shape());
-  }
-  HEARTH_ASSIGN_OR_RETURN(data.example_shape,
-                          ResolveInputShape(spec, ExampleShape({probe, {}, {}})));
+  HEARTH_ASSIGN_OR_RETURN(Shape preprocessed,
+                          PreprocessedExampleShape(ExampleShape(data.train), data.preprocess));
+  HEARTH_ASSIGN_OR_RETURN(data.example_shape, ResolveInputShape(spec, preprocessed));
   data.num_outputs = NumOutputs(spec, data.train);
+  data.train_size = data.train.size();
+  data.validation_size = data.validation.size();
+  data.test_size = data.test.size();
 
   struct Part {
     Dataset* set;
@@ -72,6 +86,16 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
     HEARTH_ASSIGN_OR_RETURN(part.set->features, PrepareFeatures(part.set->features, data.preprocess,
                                                                 data.example_shape, part.name));
   }
+  return data;
+}
+
+StatusOr<JobData> LoadJobData(const v1::JobSpec& spec, dist::Communicator& comm) {
+  HEARTH_ASSIGN_OR_RETURN(bool sharded, CanShardJobData(spec, comm));
+  if (sharded) return LoadShardedJobData(spec, comm);
+  // Each rank reads the data itself; a rank that cannot (a file missing on its machine) stops
+  // them all with its error.
+  StatusOr<JobData> data = LoadJobData(spec);
+  HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(comm, data.status()));
   return data;
 }
 

@@ -1,11 +1,16 @@
 // The datasets of a job, read, split, preprocessed and shaped the way the model sees them.
 #pragma once
 
+#include <memory>
+
 #include "hearth/data.h"
+#include "hearth/dist/communicator.h"
 #include "hearth/status.h"
 #include "hearth/v1/job.pb.h"
 
 namespace hearth::run {
+
+class TrainingShards;
 
 struct JobData {
   Dataset train;
@@ -14,11 +19,34 @@ struct JobData {
   Preprocessor preprocess;
   Shape example_shape;  // per example, as the model sees it
   int64_t num_outputs = 0;
+  // Examples in each whole set. With `shards` the Datasets above hold less: `train` nothing (the
+  // shards read each epoch's rows) and validation/test only this rank's contiguous part
+  // [r * n / N, (r + 1) * n / N).
+  int64_t train_size = 0;
+  int64_t validation_size = 0;
+  int64_t test_size = 0;
+  // Set when this rank reads only its own rows of the training files (run/sharded_data.h).
+  std::shared_ptr<const TrainingShards> shards;
 };
 
 // Reads train/validation/test, splits validation off train when asked, fits the preprocessing on
 // the training part only and applies it everywhere, and reshapes features to the model's input.
 StatusOr<JobData> LoadJobData(const v1::JobSpec& spec);
+
+// The same for rank comm.rank() of a job: with several ranks and IDX or .npy training data each
+// rank reads only its own rows (LoadShardedJobData); otherwise every rank reads everything. The
+// result is collective: an error on any rank is returned on every rank (dist::CollectiveError).
+StatusOr<JobData> LoadJobData(const v1::JobSpec& spec, dist::Communicator& comm);
+
+// The per-example shape of features whose examples have `record_shape` once `preprocess` is
+// applied (fitted, or with nothing to fit): preprocessing works on flat rows, and a pipeline that
+// keeps their width keeps the records' shape (images stay [28, 28] for a conv net), while one
+// that changes it (one-hot) leaves flat rows. The model's input shape still comes from
+// ResolveInputShape.
+StatusOr<Shape> PreprocessedExampleShape(const Shape& record_shape, const Preprocessor& preprocess);
+
+// [N, ...] features as flat rows [N, values per row], also when N is 0.
+Tensor FlatRows(const Tensor& features);
 
 // Applies a fitted preprocessor and reshapes [N, ...] features to [N, example_shape...].
 StatusOr<Tensor> PrepareFeatures(const Tensor& features, const Preprocessor& preprocess,

@@ -20,6 +20,7 @@
 #include "run/job_data.h"
 #include "run/kmeans_training.h"
 #include "run/run_common.h"
+#include "run/sharded_data.h"
 #include "run/state_sync.h"
 #include "run/training_state.h"
 
@@ -72,11 +73,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   // Multi-threaded GEMM may split its work differently with another thread count.
   if (spec.deterministic()) SetBlasThreads(1);
   if (root) HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(options.run_dir));
-  // Each rank reads the data itself; a rank that cannot (a file missing on its machine) stops
-  // them all with its error.
-  StatusOr<JobData> loaded = run::LoadJobData(spec);
-  HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(*comm, loaded.status()));
-  JobData& data = *loaded;
+  // Each rank reads the data itself (with IDX or .npy files, only its own rows); a rank that
+  // cannot (a file missing on its machine) stops them all with its error.
+  HEARTH_ASSIGN_OR_RETURN(JobData data, run::LoadJobData(spec, *comm));
   if (spec.task() == v1::CLUSTERING) return run::TrainKMeans(spec, options, data, *comm);
 
   StatusOr<std::unique_ptr<Sequential>> built =
@@ -87,10 +86,12 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   HEARTH_RETURN_IF_ERROR(dist::CollectiveError(dist::CheckSameModel(*comm, params)));
   // One global order of examples; each rank takes its block of every global batch.
   HEARTH_ASSIGN_OR_RETURN(
-      Sampler sampler, Sampler::Create(data.train.size(), spec.seed(),
+      Sampler sampler, Sampler::Create(data.train_size, spec.seed(),
                                        spec.data().has_shuffle() ? spec.data().shuffle() : true));
   HEARTH_ASSIGN_OR_RETURN(DataLoader loader,
-                          DataLoader::Create(data.train, sampler, spec.global_batch_size()));
+                          data.shards
+                              ? DataLoader::CreatePartial(sampler, spec.global_batch_size())
+                              : DataLoader::Create(data.train, sampler, spec.global_batch_size()));
   HEARTH_RETURN_IF_ERROR(loader.SplitEachBatch(comm->rank(), world));
   const int64_t steps_per_epoch = loader.steps_per_epoch();
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
@@ -190,14 +191,28 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     return absl::OkStatus();
   };
   auto kept = [&] { return result.checkpoint.empty() ? "(none yet)" : result.checkpoint; };
-  auto evaluate = [&](const Dataset& set) {
-    return run::Evaluate(spec, *model, &loss_fn, set, data.num_outputs, 1024, comm);
+  // With shards, `set` is this rank's share of a set of `size` examples.
+  auto evaluate = [&](const Dataset& set, int64_t size) {
+    return run::Evaluate(spec, *model, &loss_fn, set, data.num_outputs, 1024, comm,
+                         data.shards ? size : -1);
   };
 
   const double start = run::WallSeconds();
   int64_t examples_seen = 0;
+  bool reported_residency = false;
   model->Train();
   for (; pos.epoch < epochs && !result.early_stopped; ++pos.epoch, pos.batch_in_epoch = 0) {
+    if (data.shards) {
+      // This rank's rows of the rest of the epoch, read now (the rows of a finished epoch go).
+      StatusOr<int64_t> resident = data.shards->LoadEpoch(pos.epoch, pos.batch_in_epoch, loader);
+      HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(*comm, resident.status()));
+      if (!reported_residency) {
+        progress.Message(absl::StrFormat(
+            "rank %d reads only its own rows: %d of %d training examples resident for epoch %d",
+            comm->rank(), *resident, data.train_size, pos.epoch + 1));
+        reported_residency = true;
+      }
+    }
     HEARTH_RETURN_IF_ERROR(loader.Seek(pos.epoch, pos.batch_in_epoch));
     progress.StartEpoch(static_cast<int>(pos.epoch) + 1);
     double epoch_loss = 0.0;
@@ -249,8 +264,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
       }
     }
     result.train_loss = epoch_examples > 0 ? epoch_loss / epoch_examples : result.train_loss;
-    if (data.validation.size() > 0) {
-      HEARTH_ASSIGN_OR_RETURN(result.validation_metrics, evaluate(data.validation));
+    if (data.validation_size > 0) {
+      HEARTH_ASSIGN_OR_RETURN(result.validation_metrics,
+                              evaluate(data.validation, data.validation_size));
     }
     MetricResults shown = run::Prefixed(result.validation_metrics, "val_");
     progress.EndEpoch(shown);
@@ -283,8 +299,8 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   result.wall_seconds = run::WallSeconds() - start;
   result.examples_per_second = examples_seen / std::max(result.wall_seconds, 1e-9);
   if (manager && manager->Best()) result.best_checkpoint = manager->PathOf(*manager->Best());
-  if (data.test.size() > 0) {
-    HEARTH_ASSIGN_OR_RETURN(result.test_metrics, evaluate(data.test));
+  if (data.test_size > 0) {
+    HEARTH_ASSIGN_OR_RETURN(result.test_metrics, evaluate(data.test, data.test_size));
   }
   progress.Finish(
       run::Prefixed(result.test_metrics.empty() ? result.validation_metrics : result.test_metrics,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +52,8 @@ struct ArrayReadOptions {
 // [0, num_classes). `first_record` is the file's record number of labels[0] (a slice's begin).
 Status CheckLabelRange(const Tensor& labels, int64_t num_classes, std::string_view source,
                        int64_t first_record = 0);
+// The same for labels read from records `records` of the file (labels[i] is record records[i]).
+Status CheckLabelRange(const Tensor& labels, int64_t num_classes, std::string_view source,
+                       std::span<const int64_t> records);
 
 }  // namespace hearth

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct IdxInfo {
   IdxType type = IdxType::kUint8;
   std::vector<int64_t> dims;  // dims[0] is the number of records
   int64_t header_bytes = 0;   // where the values start
+  bool gzip = false;          // compressed: reading any record decompresses all before it
 };
 
 // Reads and checks the header only (cheap: a distributed job uses dims[0] to plan its shards).
@@ -39,10 +41,22 @@ StatusOr<IdxInfo> ReadIdxInfo(const std::string& path);
 StatusOr<Tensor> ReadIdx(const std::string& path, DType dtype = DType::kFloat32,
                          RowRange rows = {});
 
+// Records `rows` of the file, which must be ascending without repeats, in that order: a tensor
+// [rows.size(), dims[1:]...] converted as ReadIdx does. A plain file is read with one positioned
+// read per run of consecutive records and nothing else (a rank of a distributed job reads only the
+// records it uses); a gzip file cannot seek and is decompressed from its start to the last record
+// wanted. Errors name the file and the record.
+StatusOr<Tensor> ReadIdxRows(const std::string& path, DType dtype, std::span<const int64_t> rows);
+
 // Images and labels as one Dataset (e.g. train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz).
 // The two files must hold the same number of records. With label_kind kNone only the images are
 // read.
 StatusOr<Dataset> ReadIdxDataset(const std::string& images_path, const std::string& labels_path,
                                  const ArrayReadOptions& options = {});
+// The same for records `rows` only (as ReadIdxRows reads them); options.rows must be left at its
+// default, the whole file.
+StatusOr<Dataset> ReadIdxDatasetRows(const std::string& images_path, const std::string& labels_path,
+                                     std::span<const int64_t> rows,
+                                     const ArrayReadOptions& options = {});
 
 }  // namespace hearth

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct NpyInfo {
   bool fortran_order = false;
   std::vector<int64_t> shape;  // empty for a 0-d array
   int64_t data_offset = 0;     // where the values start
+  bool gzip = false;           // compressed: reading any row decompresses all before it
 };
 
 // Reads and checks the header only.
@@ -33,10 +35,22 @@ StatusOr<NpyInfo> ReadNpyInfo(const std::string& path);
 StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype = DType::kFloat32,
                          RowRange rows = {});
 
+// Rows `rows` of the first axis, which must be ascending without repeats, in that order
+// ([rows.size(), shape[1:]...], converted as ReadNpy does). A plain file is read with one
+// positioned read per run of consecutive rows and nothing else (a rank of a distributed job reads
+// only the rows it uses); a gzip file cannot seek and is decompressed from its start to the last
+// row wanted. Errors name the file and the row.
+StatusOr<Tensor> ReadNpyRows(const std::string& path, DType dtype, std::span<const int64_t> rows);
+
 // Features and (unless `labels_path` is empty) labels from two .npy files with the same number
 // of rows.
 StatusOr<Dataset> ReadNpyDataset(const std::string& features_path, const std::string& labels_path,
                                  const ArrayReadOptions& options = {});
+// The same for rows `rows` only (as ReadNpyRows reads them); options.rows must be left at its
+// default, the whole file.
+StatusOr<Dataset> ReadNpyDatasetRows(const std::string& features_path,
+                                     const std::string& labels_path, std::span<const int64_t> rows,
+                                     const ArrayReadOptions& options = {});
 
 // Writes a float32 ("<f4") or int64 ("<i8") tensor as a version 1.0 .npy file (2.0 when the
 // header needs it), byte for byte what numpy.save writes. The file appears atomically

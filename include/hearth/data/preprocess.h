@@ -7,13 +7,19 @@
 //   HEARTH_ASSIGN_OR_RETURN(Tensor x_test, pre.Apply(test.features));   // train statistics
 //   save(pre.Description(), pre.State());   // "scale(0.00392156886),standardize", tensors
 //   ... Preprocessor::FromState(description, tensors) in another process.
+//
+// The training rows may also be spread over several processes (the ranks of a data-parallel
+// job): each fits on its part with FitPart and a FitReducer that combines the parts' statistics,
+// and all end up with exactly the statistics Fit computes on all the rows in one process.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hearth/data/dataset.h"
 #include "hearth/status.h"
 #include "hearth/tensor.h"
 
@@ -48,6 +54,28 @@ struct PreprocessStep {
   }
 };
 
+// Combines statistics across the parts of a training set for Preprocessor::FitPart when the parts
+// live in different processes (an implementation over a dist::Communicator lives in the trainer).
+// Every part makes the same calls in the same order with the same sizes, as with MPI collectives,
+// and each call returns the combination over all parts on every part.
+class FitReducer {
+ public:
+  virtual ~FitReducer() = default;
+
+  // OK on every part when `local` is OK on every part; otherwise an error on every part, so that
+  // no part waits in a later call for one that has given up.
+  virtual Status Agree(const Status& local) = 0;
+  // Element-wise sum, minimum and maximum over the parts, in place.
+  virtual Status Sum(std::span<double> values) = 0;
+  virtual Status Min(std::span<float> values) = 0;
+  virtual Status Max(std::span<float> values) = 0;
+  // The union of every part's `values` (each sorted, without repeats), sorted.
+  virtual StatusOr<std::vector<int64_t>> Union(std::span<const int64_t> values) = 0;
+};
+
+// The reducer of a training set held in one part: every call returns its input.
+FitReducer& SinglePartReducer();
+
 // An ordered list of steps, each fitted on the output of the ones before it.
 //
 // Copies share the fitted statistics, which are never modified after Fit (Fit replaces them), so
@@ -66,6 +94,18 @@ class Preprocessor {
 
   // Fits every step on `train` ([N, ...] float32, N > 0).
   Status Fit(const Tensor& train);
+  // The rows of a training set of `total_rows` that part `part` of `parts` fits on with FitPart.
+  // The parts are disjoint and contiguous, cover every row once, and consist of whole blocks of a
+  // fixed division of the rows that Fit uses too (sums are taken per block and then over the
+  // blocks in order), so the statistics come out bit for bit the same for any number of parts. A
+  // part may be empty when there are fewer blocks than parts.
+  static RowRange FitPartRows(int64_t total_rows, int part, int parts);
+  // Fits every step on a training set of `total_rows` rows spread over `parts` parts, of which
+  // `rows` ([count, ...] float32) are the rows FitPartRows(total_rows, part, parts) of this part:
+  // each step's statistics are combined with `reducer` before the next step is fitted on its
+  // output. Every part must call it, with the same total_rows and parts. Errors (a non-finite
+  // value on one part) are returned on every part; messages number rows within the training set.
+  Status FitPart(const Tensor& rows, int64_t total_rows, int part, int parts, FitReducer& reducer);
   // Fit, then the transformed training features.
   StatusOr<Tensor> FitApply(const Tensor& train);
   // Applies the fitted steps in order; returns a new tensor (or `features` itself when there are
@@ -94,8 +134,11 @@ class Preprocessor {
                                           const std::vector<NamedTensor>& state);
 
  private:
-  // Fits every step; the last step's output is computed only when `want_output`.
-  StatusOr<Tensor> FitSteps(const Tensor& train, bool want_output);
+  // Fits every step on rows [first_row, first_row + x.dim(0)) of a training set of total_rows,
+  // combining the parts' statistics with `reducer`; the last step's output is computed only when
+  // `want_output`.
+  StatusOr<Tensor> FitSteps(const Tensor& x, int64_t first_row, int64_t total_rows,
+                            FitReducer& reducer, bool want_output);
 
   std::vector<PreprocessStep> steps_;
   // Per step, its fitted statistics in the order State() lists them; empty until Fit.
