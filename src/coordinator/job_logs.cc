@@ -50,11 +50,33 @@ std::string RankLogDir(const std::string& attempt_dir) {
   return attempt_dir + "/logs";
 }
 
+// The launcher log's lines of `rank` (mpirun tags them "[1,<rank>]<stdout>:text"), or of every
+// rank when rank < 0, as (rank, text).
+static std::vector<std::pair<int, std::string>> TaggedLines(const std::string& attempt_dir,
+                                                            int rank) {
+  static const std::regex kTag(R"(^\[\d+,(\d+)\]<std(?:out|err)>:(.*)$)");
+  std::vector<std::pair<int, std::string>> out;
+  for (const std::string& line : ReadLines(LauncherLog(attempt_dir))) {
+    std::smatch m;
+    if (!std::regex_match(line, m, kTag)) continue;
+    const int r = std::stoi(m[1]);
+    if (rank < 0 || r == rank) out.push_back({r, m[2]});
+  }
+  return out;
+}
+
 std::vector<std::string> RankLogLines(const std::string& attempt_dir, int rank) {
   const fs::path dir = fs::path(RankLogDir(attempt_dir)) / "1" / ("rank." + std::to_string(rank));
-  std::vector<std::string> lines = ReadLines(dir / "stdout");
-  std::vector<std::string> err = ReadLines(dir / "stderr");
-  lines.insert(lines.end(), err.begin(), err.end());
+  std::error_code error;
+  if (fs::exists(dir, error)) {
+    std::vector<std::string> lines = ReadLines(dir / "stdout");
+    std::vector<std::string> err = ReadLines(dir / "stderr");
+    lines.insert(lines.end(), err.begin(), err.end());
+    return lines;
+  }
+  // A rank on another machine wrote its files there; the launcher log has its lines.
+  std::vector<std::string> lines;
+  for (auto& [r, text] : TaggedLines(attempt_dir, rank)) lines.push_back(std::move(text));
   return lines;
 }
 
@@ -65,6 +87,8 @@ std::vector<int> LoggedRanks(const std::string& attempt_dir) {
     const std::string name = entry.path().filename().string();
     if (name.starts_with("rank.")) ranks.push_back(std::atoi(name.c_str() + 5));
   }
+  for (const auto& [r, text] : TaggedLines(attempt_dir, -1))
+    if (std::find(ranks.begin(), ranks.end(), r) == ranks.end()) ranks.push_back(r);
   std::sort(ranks.begin(), ranks.end());
   return ranks;
 }

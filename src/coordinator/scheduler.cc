@@ -176,8 +176,11 @@ Status Scheduler::Launch(v1::Job job, int workers) {
   std::vector<std::string> args = {options_.hearthrun, "-n", std::to_string(workers)};
   if (!options_.hostfile.empty()) args.insert(args.end(), {"--hostfile", options_.hostfile});
   args.insert(args.end(),
-              {"--output-dir", RankLogDir(dir), "--", options_.hearth_binary, "worker",
-               "--coordinator", options_.worker_address, "--job", job.id(), "--out", dir + "/run"});
+              // Per-rank files where each rank runs, and every line tagged "[1,<rank>]<stdout>:"
+              // in the launcher log: how the logs of ranks on other machines reach us.
+              {"--output-dir", RankLogDir(dir), "--mca", "orte_tag_output", "1", "--",
+               options_.hearth_binary, "worker", "--coordinator", options_.worker_address, "--job",
+               job.id(), "--out", dir + "/run"});
   if (!options_.token_file.empty()) args.insert(args.end(), {"--token-file", options_.token_file});
   if (!options_.ca_file.empty()) args.insert(args.end(), {"--ca", options_.ca_file});
   std::vector<char*> argv;
