@@ -288,6 +288,9 @@ for i in $(seq 1 "$num_hosts"); do
   veth=hv${id}x$i
   err=$(ip netns add "$ns" 2>&1) || unsupported "cannot create network namespace $ns: $err"
   namespaces+=("$ns")
+  # Some sandboxes (chroots) let us create namespaces but not enter them.
+  err=$(ip netns exec "$ns" true 2>&1) || unsupported "cannot enter network namespace $ns: $err"
+
   ip link add "$veth" type veth peer name eth0 netns "$ns" 2>/dev/null ||
     unsupported "cannot create a veth pair (needs the veth kernel module)"
   veths+=("$veth")
@@ -342,8 +345,11 @@ export HEARTH_NETNS_MPIRUN_ARGS="--hostfile $hostfile --rsh-agent $agent --net $
 shaping=""
 [ -z "$rate" ] || shaping+=", rate $rate each way"
 [ -z "$delay" ] || shaping+=", delay $delay each way"
-echo "$prog: $num_hosts host(s) on $bridge ($cidr$shaping):" \
-  "$(paste -d= <(tr ' ' '\n' <<<"$HEARTH_NETNS_HOSTS") <(tr ' ' '\n' <<<"$HEARTH_NETNS_ADDRS") | tr '\n' ' ')" >&2
+read -r -a host_names <<<"$HEARTH_NETNS_HOSTS"
+read -r -a host_addrs <<<"$HEARTH_NETNS_ADDRS"
+listing=""
+for i in "${!host_names[@]}"; do listing+="${host_names[$i]}=${host_addrs[$i]} "; done
+echo "$prog: $num_hosts host(s) on $bridge ($cidr$shaping): $listing" >&2
 
 # In the background so a signal reaches our trap at once; <&0 keeps the caller's stdin.
 "$@" <&0 &
