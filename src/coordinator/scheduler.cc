@@ -233,6 +233,14 @@ void Scheduler::Finished(const std::string& job_id, int exit_code) {
     r = it->second;
     running_.erase(it);
   }
+  // The launcher has exited; ranks it started may still be finishing (saving a checkpoint after
+  // a cancel's SIGTERM). Give them a moment, then end whatever is left of the group, so a job
+  // that reads as ended has no process left.
+  if (r.pgid > 1) {  // never 0 or 1: kill(-0) would signal hearthd's own group
+    for (int i = 0; i < 50 && ::kill(-r.pgid, 0) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::kill(-r.pgid, SIGKILL);
+  }
   wake_.notify_all();
   StatusOr<v1::Job> found = store_.GetJob(job_id);
   if (!found.ok()) return;
