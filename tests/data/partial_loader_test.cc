@@ -2,6 +2,7 @@
 // a data-parallel job that reads only its own rows plays must be exactly what a loader over the
 // whole dataset plays.
 #include <gtest/gtest.h>
+#include "testing/numbered_dataset.h"
 
 #include <algorithm>
 #include <vector>
@@ -17,18 +18,8 @@ using data_testing::Contains;
 constexpr int64_t kExamples = 50;
 constexpr int64_t kBatch = 8;  // 6 full batches and a last one of 2
 
-// Features [N, 2] = (i, -i) and labels i, so every row says which example it is.
 Dataset NumberedDataset() {
-  std::vector<float> features;
-  std::vector<int64_t> labels;
-  for (int64_t i = 0; i < kExamples; ++i) {
-    features.push_back(static_cast<float>(i));
-    features.push_back(static_cast<float>(-i));
-    labels.push_back(i);
-  }
-  return {Tensor::FromVector(features, Shape{kExamples, 2}),
-          Tensor::FromInt64(labels, Shape{kExamples}),
-          {}};
+  return testing::NumberedDataset(kExamples);
 }
 
 Sampler MakeSampler() {

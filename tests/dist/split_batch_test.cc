@@ -2,6 +2,7 @@
 // together in part order, must be exactly the batch one unsplit loader yields.
 #include <cstdint>
 #include <vector>
+#include "testing/numbered_dataset.h"
 
 #include <gtest/gtest.h>
 
@@ -14,18 +15,8 @@ namespace {
 constexpr int64_t kExamples = 50;
 constexpr int64_t kBatch = 8;  // 6 full batches and a last one of 2
 
-// Features [N, 2] = (i, -i) and labels i, so every row says which example it is.
 Dataset NumberedDataset() {
-  std::vector<float> features;
-  std::vector<int64_t> labels;
-  for (int64_t i = 0; i < kExamples; ++i) {
-    features.push_back(static_cast<float>(i));
-    features.push_back(static_cast<float>(-i));
-    labels.push_back(i);
-  }
-  return {Tensor::FromVector(features, Shape{kExamples, 2}),
-          Tensor::FromInt64(labels, Shape{kExamples}),
-          {}};
+  return testing::NumberedDataset(kExamples);
 }
 
 DataLoader MakeLoader(const Dataset& data) {
@@ -76,7 +67,7 @@ TEST(SplitEachBatchTest, PartsReassembleTheUnsplitBatch) {
       EXPECT_EQ(loaders.back().steps_per_epoch(), whole.steps_per_epoch());
     }
     for (int64_t epoch : {0, 3}) {
-      SCOPED_TRACE(testing::Message() << parts << " parts, epoch " << epoch);
+      SCOPED_TRACE(::testing::Message() << parts << " parts, epoch " << epoch);
       const std::vector<Batch> expected = Epoch(whole, epoch);
       std::vector<std::vector<Batch>> got;
       for (DataLoader& loader : loaders) got.push_back(Epoch(loader, epoch));
@@ -86,7 +77,7 @@ TEST(SplitEachBatchTest, PartsReassembleTheUnsplitBatch) {
         std::vector<int64_t> joined;
         for (int part = 0; part < parts; ++part) {
           const Batch& b = got[part][step];
-          SCOPED_TRACE(testing::Message() << "step " << step << " part " << part);
+          SCOPED_TRACE(::testing::Message() << "step " << step << " part " << part);
           EXPECT_EQ(b.step, static_cast<int64_t>(step));
           EXPECT_EQ(b.epoch, epoch);
           EXPECT_EQ(b.global_size, static_cast<int64_t>(expected[step].indices.size()));

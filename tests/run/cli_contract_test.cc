@@ -22,22 +22,8 @@ using testing::ParseJson;
 using testing::RunHearth;
 using testing::TempDir;
 using testing::WriteFileOrFail;
+using testing::kQuickJob;
 
-// Linear regression with a test set, 3 epochs of 10 updates.
-constexpr char kQuickJob[] = R"({
-  "name": "quick",
-  "task": "REGRESSION",
-  "seed": 5,
-  "data": {
-    "train": {"path": "examples/data/linear_regression.csv", "label_column": "y"},
-    "test": {"path": "examples/data/linear_regression.csv", "label_column": "y"},
-    "validation_fraction": 0.2
-  },
-  "model": {"layers": [{"dense": {"units": 1}}]},
-  "optimizer": {"name": "sgd", "lr": 0.05},
-  "global_batch_size": 16,
-  "epochs": 3
-})";
 
 struct CommandFlags {
   const char* command;

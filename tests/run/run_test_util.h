@@ -52,6 +52,23 @@ inline ::testing::AssertionResult OneLineMentioning(const std::string& err, std:
 
 // ---- Job specs ----------------------------------------------------------------------------------
 
+// Linear regression with a test set, 3 epochs of 10 updates.
+inline constexpr char kQuickJob[] = R"({
+  "name": "quick",
+  "task": "REGRESSION",
+  "seed": 5,
+  "data": {
+    "train": {"path": "examples/data/linear_regression.csv", "label_column": "y"},
+    "test": {"path": "examples/data/linear_regression.csv", "label_column": "y"},
+    "validation_fraction": 0.2
+  },
+  "model": {"layers": [{"dense": {"units": 1}}]},
+  "optimizer": {"name": "sgd", "lr": 0.05},
+  "global_batch_size": 16,
+  "epochs": 3
+})";
+
+
 // A small MLP classifier on examples/data/logistic_regression.csv (string labels "no"/"yes"):
 // 150 training rows in batches of 8, so 19 updates per epoch. Dropout makes the result depend on
 // the random generator's state, SGD momentum on the optimizer's state, and the cosine schedule with
