@@ -13,8 +13,9 @@
 //
 // Variants that explain a gap to the reference: one MPI_Iallreduce + MPI_Wait over everything
 // (Open MPI's libnbc against its tuned blocking collective), the reference followed by the
-// 1 / world Scale pass, the reducer's buckets each reduced by a blocking MPI_Allreduce, and the
-// reducer with overlap off and with progress driven by the hooks instead of its thread.
+// 1 / world Scale pass, the reducer's buckets each reduced by a blocking MPI_Allreduce or by
+// non-blocking ones without the Scale pass, and the reducer with overlap off and with progress
+// driven by the hooks instead of its thread.
 //
 // --sizes: MPI_Allreduce against MPI_Iallreduce + MPI_Wait per message size, 16 KB to 32 MB.
 //
@@ -277,6 +278,23 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
                },
                "",
                {}});
+  // The reducer's schedule without its Scale pass (what it would cost if the gradients arrived
+  // already divided by the world size, e.g. with 1 / world folded into the loss): the default
+  // buckets started in order through the communicator, then waited for.
+  std::vector<dist::RequestId> requests(default_buckets.size());
+  v.push_back({"default buckets, Iallreduce, no Scale",
+               [&] {
+                 for (size_t b = 0; b < default_buckets.size(); ++b) {
+                   StatusOr<dist::RequestId> r = comm.StartAllReduceSum(
+                       std::span(grads + default_buckets[b].offset, default_buckets[b].numel),
+                       "bench bucket");
+                   Check(r.status());
+                   requests[b] = *r;
+                 }
+                 for (dist::RequestId r : requests) Check(comm.Wait(r));
+               },
+               "",
+               {}});
   if (o.sweep) {
     for (int64_t kb : {64, 256, 1024, 4096, 16384}) {
       dist::ReducerOptions ro;
@@ -427,6 +445,19 @@ void RunSteps(dist::Communicator& comm, const Options& o) {
          MPI_Allreduce(MPI_IN_PLACE, grads, static_cast<int>(n), MPI_FLOAT, MPI_SUM,
                        MPI_COMM_WORLD);
          dist::Scale(std::span(grads, n), 1.0f / comm.size());
+       }});
+  // The same with 1 / world folded into the loss instead of a Scale pass after the allreduce:
+  // what that would save per step (the optimizer then reads the freshly reduced gradients).
+  const float inverse_world = 1.0f / static_cast<float>(comm.size());
+  add("1/world in the loss, blocking Allreduce",
+      {[&](GradientTape& tape, const Tensor& l, Phases&) {
+         tape.gradient_into(l * inverse_world, params.params(), params.grads());
+       },
+       [&] {
+         MPI_Allreduce(MPI_IN_PLACE, stats.data(), static_cast<int>(stats.size()), MPI_FLOAT,
+                       MPI_SUM, MPI_COMM_WORLD);
+         MPI_Allreduce(MPI_IN_PLACE, grads, static_cast<int>(n), MPI_FLOAT, MPI_SUM,
+                       MPI_COMM_WORLD);
        }});
   std::vector<std::unique_ptr<dist::GradientReducer>> reducers;
   dist::RequestId stats_request = 0;
