@@ -1,6 +1,7 @@
 // The `hearth` subcommands. Each parses its own flags and returns the process exit status.
 #pragma once
 
+#include <cstdio>
 #include <string>
 
 #include "cli/args.h"
@@ -38,6 +39,10 @@ const Command& DownloadCommand();
 const Command& SweepCommand();
 // Run by hearthd: one rank of a coordinator job.
 const Command& WorkerCommand();
+
+// Where a command writes its rows: `path`, or stdout when it is empty. InvalidArgument saying
+// what to check when the file cannot be created.
+StatusOr<std::FILE*> OpenOutput(const std::string& path);
 
 // Quotes a CSV field when it needs it.
 std::string CsvField(const std::string& s);

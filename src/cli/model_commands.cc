@@ -63,14 +63,9 @@ int RunPredict(const ParsedArgs& args) {
   }
   auto predictions = (*model)->Predict(*features);
   if (!predictions.ok()) return Fail(spec, predictions.status());
-  std::FILE* out = stdout;
-  if (!output.empty()) {
-    out = std::fopen(output.c_str(), "w");
-    if (out == nullptr)
-      return Fail(spec,
-                  absl::InvalidArgumentError(absl::StrFormat(
-                      "cannot write %s: check the directory exists and is writable", output)));
-  }
+  StatusOr<std::FILE*> opened = OpenOutput(output);
+  if (!opened.ok()) return Fail(spec, opened.status());
+  std::FILE* out = *opened;
   const v1::Task task = (*model)->spec().task();
   if (args.Has("json")) {
     for (const auto& p : *predictions) {
@@ -154,6 +149,15 @@ int RunInspect(const ParsedArgs& args) {
 }
 
 }  // namespace
+
+StatusOr<std::FILE*> OpenOutput(const std::string& path) {
+  if (path.empty()) return stdout;
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cannot write %s: check the directory exists and is writable", path));
+  return out;
+}
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;

@@ -109,14 +109,9 @@ int RunPredictAny(const ParsedArgs& args) {
   const grpc::Status status = (*client)->stub().Predict(context.get(), request, &response);
   if (!status.ok()) return FailRpc(spec, status, (*client)->address());
 
-  std::FILE* out = stdout;
-  if (!output.empty()) {
-    out = std::fopen(output.c_str(), "w");
-    if (out == nullptr)
-      return Fail(spec,
-                  absl::InvalidArgumentError(absl::StrFormat(
-                      "cannot write %s: check the directory exists and is writable", output)));
-  }
+  StatusOr<std::FILE*> opened = OpenOutput(output);
+  if (!opened.ok()) return Fail(spec, opened.status());
+  std::FILE* out = *opened;
   const auto& predictions = response.predictions();
   // The same output as for a local checkpoint, with the task read off the predictions.
   const bool regression = !predictions.empty() && predictions[0].class_id() < 0;
