@@ -25,6 +25,8 @@
 // step without communication (both ranks computing), it shows what synchronisation adds per
 // step, per reducer configuration, and in which phase (forward, backward, hooks, after backward,
 // optimizer).
+//
+// --only TEXT runs just the variants whose name contains TEXT (and the reference).
 #include <mpi.h>
 
 #include <algorithm>
@@ -139,12 +141,15 @@ Options ParseArgs(int argc, char** argv) {
     } else if (a == "--steps-per-round") {
       o.steps_per_round = std::atoi(value().c_str());
     } else {
-      std::fprintf(
-          stderr,
-          "usage: mpirun -np N reducer_bench [--reps N] [--warmup N] [--model-mb A,B] "
-          "[--no-sweep] [--sizes] [--step JOB.json [--steps-per-round N]] [--only TEXT]\n");
-      std::exit(2);
+      o.reps = 0;  // unknown flag: the usage message below
+      break;
     }
+  }
+  if (o.reps < 1 || o.warmup < 0 || o.steps_per_round < 1) {
+    std::fprintf(stderr,
+                 "usage: mpirun -np N reducer_bench [--reps N] [--warmup N] [--model-mb A,B] "
+                 "[--no-sweep] [--sizes] [--step JOB.json [--steps-per-round N]] [--only TEXT]\n");
+    std::exit(2);
   }
   return o;
 }
