@@ -161,26 +161,34 @@ StatusOr<std::pair<int64_t, int64_t>> ResolveRows(RowRange rows, int64_t num_rec
   return std::make_pair(rows.begin, end);
 }
 
-StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows) {
+Shape RecordLayout::Of(int64_t count, const std::vector<int64_t>& dims) const {
+  Shape shape;
+  shape.push_back(count);
+  for (size_t i = 1; i < dims.size(); ++i) shape.push_back(dims[i]);
+  return shape;
+}
+
+StatusOr<RecordLayout> CheckedLayout(const RawArray& array, DType dtype) {
   if (dtype == DType::kInt64 && !ElemIsInteger(array.type)) {
     return absl::InvalidArgumentError(absl::StrCat(
         array.path, ": class labels must be integers, but the values are ", array.type_name));
   }
   HEARTH_CHECK(!array.dims.empty());
-  const int64_t elem_size = ElemSize(array.type);
-  HEARTH_RETURN_IF_ERROR(CheckDims(array.path, array.dims, elem_size));
-  const int64_t num_records = array.dims[0];
+  RecordLayout layout;
+  layout.elem_size = ElemSize(array.type);
+  HEARTH_RETURN_IF_ERROR(CheckDims(array.path, array.dims, layout.elem_size));
+  layout.num_records = array.dims[0];
+  for (size_t i = 1; i < array.dims.size(); ++i) layout.record_elems *= array.dims[i];
+  layout.record_bytes = layout.record_elems * layout.elem_size;
+  return layout;
+}
+
+StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows) {
+  HEARTH_ASSIGN_OR_RETURN(const RecordLayout layout, CheckedLayout(array, dtype));
+  const auto [elem_size, num_records, record_elems, record_bytes] = layout;
   HEARTH_ASSIGN_OR_RETURN(auto range, ResolveRows(rows, num_records, array.path));
   const auto [begin, end] = range;
-
-  Shape shape;
-  shape.push_back(end - begin);
-  int64_t record_elems = 1;
-  for (size_t i = 1; i < array.dims.size(); ++i) {
-    shape.push_back(array.dims[i]);
-    record_elems *= array.dims[i];
-  }
-  const int64_t record_bytes = record_elems * elem_size;
+  Shape shape = layout.Of(end - begin, array.dims);
 
   HEARTH_ASSIGN_OR_RETURN(GzReader reader, GzReader::Open(array.path));
   // Plain files reveal truncation from their size, even outside the wanted range.

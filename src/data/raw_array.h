@@ -44,6 +44,18 @@ struct RawArray {
 // byte size that fits in int64.
 Status CheckDims(const std::string& path, const std::vector<int64_t>& dims, int64_t elem_size);
 
+// The record geometry of an array that can be read as `dtype`: checked dims, the size of one
+// record, and the tensor shape for `count` records.
+struct RecordLayout {
+  int64_t elem_size = 0;     // bytes per stored value
+  int64_t num_records = 0;   // dims[0]
+  int64_t record_elems = 1;  // values per record
+  int64_t record_bytes = 0;
+  Shape Of(int64_t count, const std::vector<int64_t>& dims) const;
+};
+// INVALID_ARGUMENT for labels (kInt64) stored as floats, or dims that CheckDims rejects.
+StatusOr<RecordLayout> CheckedLayout(const RawArray& array, DType dtype);
+
 // [begin, end) of `rows` within `num_records`, or INVALID_ARGUMENT naming `path`.
 StatusOr<std::pair<int64_t, int64_t>> ResolveRows(RowRange rows, int64_t num_records,
                                                   const std::string& path);

@@ -39,28 +39,15 @@ StatusOr<Tensor> ReadGzipRows(const RawArray& array, DType dtype, std::span<cons
 
 StatusOr<Tensor> ReadRawArrayRows(const RawArray& array, DType dtype, std::span<const int64_t> rows,
                                   RowReadStats* stats) {
-  if (dtype == DType::kInt64 && !ElemIsInteger(array.type)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        array.path, ": class labels must be integers, but the values are ", array.type_name));
-  }
-  HEARTH_CHECK(!array.dims.empty());
-  const int64_t elem_size = ElemSize(array.type);
-  HEARTH_RETURN_IF_ERROR(CheckDims(array.path, array.dims, elem_size));
-  const int64_t num_records = array.dims[0];
+  HEARTH_ASSIGN_OR_RETURN(const RecordLayout layout, CheckedLayout(array, dtype));
+  const auto [elem_size, num_records, record_elems, record_bytes] = layout;
   HEARTH_RETURN_IF_ERROR(CheckRows(rows, num_records, array.path));
   {
     HEARTH_ASSIGN_OR_RETURN(GzReader probe, GzReader::Open(array.path));
     if (probe.plain_size() < 0) return ReadGzipRows(array, dtype, rows);
   }
 
-  Shape shape;
-  shape.push_back(static_cast<int64_t>(rows.size()));
-  int64_t record_elems = 1;
-  for (size_t i = 1; i < array.dims.size(); ++i) {
-    shape.push_back(array.dims[i]);
-    record_elems *= array.dims[i];
-  }
-  const int64_t record_bytes = record_elems * elem_size;
+  const Shape shape = layout.Of(static_cast<int64_t>(rows.size()), array.dims);
   HEARTH_ASSIGN_OR_RETURN(PlainFile file, PlainFile::Open(array.path));
   // As in ReadRawArray: the file's size vouches for the header before anything is allocated.
   if (file.size() < array.data_offset + num_records * record_bytes) {
