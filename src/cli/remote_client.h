@@ -44,6 +44,10 @@ class RemoteClient {
   static StatusOr<std::unique_ptr<RemoteClient>> Connect(const ParsedArgs& args);
 
   v1::Coordinator::Stub& stub() { return *stub_; }
+  // The workers' service on the same channel (`hearth worker`).
+  std::unique_ptr<v1::WorkerService::Stub> NewWorkerStub() const {
+    return v1::WorkerService::NewStub(channel_);
+  }
   grpc::Channel& channel() { return *channel_; }
   const std::string& address() const { return address_; }
 

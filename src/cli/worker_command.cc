@@ -9,12 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "cli/checkpoint_download.h"
 #include "cli/commands.h"
+#include "cli/remote_client.h"
 #include "cli/worker_reporter.h"
-#include "coordinator/grpc_status.h"
-#include "coordinator/sha256.h"
 #include "hearth/blas.h"
 #include "hearth/dist/collectives.h"
 #include "hearth/env.h"
@@ -23,65 +22,9 @@
 namespace hearth::cli {
 namespace {
 
-using coordinator::FromGrpc;
-
 volatile std::sig_atomic_t stop_signal = 0;
 void OnStopSignal(int signal) {
   stop_signal = signal;
-}
-
-struct Connection {
-  std::shared_ptr<grpc::Channel> channel;
-  std::string token;
-};
-
-StatusOr<Connection> Connect(const ParsedArgs& args) {
-  Connection c;
-  if (args.Has("token-file")) {
-    HEARTH_ASSIGN_OR_RETURN(std::string text, Env::Default().ReadFile(args.Get("token-file")));
-    c.token = std::string(absl::StripAsciiWhitespace(text));
-  }
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (args.Has("ca")) {
-    HEARTH_ASSIGN_OR_RETURN(std::string ca, Env::Default().ReadFile(args.Get("ca")));
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = ca;
-    credentials = grpc::SslCredentials(options);
-  }
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
-  c.channel = grpc::CreateCustomChannel(args.Get("coordinator"), credentials, channel_args);
-  return c;
-}
-
-// Downloads a job's checkpoint into the run directory (sha256 verified) for --resume.
-Status DownloadForResume(v1::Coordinator::Stub& stub, const Connection& c,
-                         const std::string& job_id, const std::string& checkpoint_id,
-                         const std::string& run_dir) {
-  grpc::ClientContext context;
-  if (!c.token.empty()) context.AddMetadata("authorization", "Bearer " + c.token);
-  v1::DownloadCheckpointRequest request;
-  request.set_job_id(job_id);
-  request.set_checkpoint_id(checkpoint_id);
-  std::unique_ptr<grpc::ClientReader<v1::CheckpointChunk>> reader(
-      stub.DownloadCheckpoint(&context, request));
-  v1::CheckpointChunk chunk;
-  v1::CheckpointInfo info;
-  std::string bytes;
-  while (reader->Read(&chunk)) {
-    if (chunk.has_info()) info = chunk.info();
-    bytes += chunk.data();
-  }
-  HEARTH_RETURN_IF_ERROR(FromGrpc(reader->Finish()));
-  if (coordinator::Sha256Hex(bytes) != info.sha256())
-    return absl::DataLossError(absl::StrFormat(
-        "checkpoint %s arrived damaged (sha256 mismatch); the job will be retried", info.id()));
-  HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(run_dir));
-  // Only the downloaded file: the checkpoint index is rebuilt from it.
-  std::error_code error;
-  std::filesystem::remove(std::filesystem::path(run_dir) / CheckpointManager::kIndexFile, error);
-  return Env::Default().WriteFileAtomically(
-      absl::StrFormat("%s/ckpt-%d.safetensors", run_dir, info.step()), bytes);
 }
 
 int Run(const ParsedArgs& args) {
@@ -93,35 +36,44 @@ int Run(const ParsedArgs& args) {
   auto comm = dist::CreateCommunicator();
   if (!comm.ok()) return Fail(spec, comm.status());
   const bool root = (*comm)->is_root();
-  auto connection = Connect(args);
-  if (!connection.ok()) return Fail(spec, connection.status());
-  v1::WorkerService::Stub workers(connection->channel);
-  v1::Coordinator::Stub coordinator(connection->channel);
+  auto client = RemoteClient::Connect(args);
+  if (!client.ok()) return Fail(spec, client.status());
+  std::unique_ptr<v1::WorkerService::Stub> workers = (*client)->NewWorkerStub();
 
-  grpc::ClientContext context;
-  if (!connection->token.empty())
-    context.AddMetadata("authorization", "Bearer " + connection->token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto context = (*client)->NewContext(std::chrono::seconds(60));
   v1::FetchSpecRequest fetch;
   fetch.set_job_id(args.Get("job"));
   v1::FetchSpecResponse job;
-  if (Status s = FromGrpc(workers.FetchSpec(&context, fetch, &job)); !s.ok())
-    return Fail(spec, Status(s.code(),
-                             "fetching the job from the coordinator: " + std::string(s.message())));
+  if (grpc::Status s = workers->FetchSpec(context.get(), fetch, &job); !s.ok())
+    return Fail(spec, Status(static_cast<absl::StatusCode>(s.error_code()),
+                             "fetching the job from the coordinator: " +
+                                 DescribeRpcError(s, (*client)->address())));
   const std::string run_dir = args.Get("out");
   const bool resume = !job.resume_checkpoint_id().empty();
   if (root && resume) {
-    if (Status s = DownloadForResume(coordinator, *connection, args.Get("job"),
-                                     job.resume_checkpoint_id(), run_dir);
-        !s.ok())
-      (*comm)->Abort(absl::StrFormat("hearth worker: rank 0: %s", s.message()), 1);
+    // Only the downloaded file in the run directory: the checkpoint index is rebuilt from it.
+    std::error_code ignored;
+    std::filesystem::remove(std::filesystem::path(run_dir) / CheckpointManager::kIndexFile,
+                            ignored);
+    Status made = Env::Default().CreateDirs(run_dir);
+    if (made.ok())
+      made = DownloadCheckpoint(**client, args.Get("job"), job.resume_checkpoint_id(),
+                                [&](const v1::CheckpointInfo& info) {
+                                  return absl::StrFormat("%s/ckpt-%d.safetensors", run_dir,
+                                                         info.step());
+                                })
+                 .status();
+    if (!made.ok())
+      (*comm)->Abort(absl::StrFormat("hearth worker: rank 0: resuming from %s: %s",
+                                     job.resume_checkpoint_id(), made.message()),
+                     1);
   }
   std::unique_ptr<WorkerReporter> reporter;
   if (root) {
     if (Status s = Env::Default().CreateDirs(run_dir); !s.ok())
       (*comm)->Abort(std::string(s.message()), 1);
-    reporter = std::make_unique<WorkerReporter>(workers, connection->token, args.Get("job"),
-                                                job.attempt(), run_dir);
+    reporter = std::make_unique<WorkerReporter>(**client, *workers, args.Get("job"), job.attempt(),
+                                                run_dir);
     reporter->Start();
   }
   for (int signal : {SIGINT, SIGTERM, SIGUSR1}) std::signal(signal, OnStopSignal);

@@ -20,11 +20,6 @@ namespace {
 using coordinator::FromGrpc;
 using coordinator::Sha256Hex;
 
-void Authorize(grpc::ClientContext& context, const std::string& token) {
-  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-}
-
 void AddMetrics(const MetricsRecord& record, const std::string& prefix,
                 google::protobuf::RepeatedPtrField<v1::Metric>* out) {
   for (const auto& [key, value] : record.fields()) {
@@ -37,10 +32,10 @@ void AddMetrics(const MetricsRecord& record, const std::string& prefix,
 
 }  // namespace
 
-WorkerReporter::WorkerReporter(v1::WorkerService::Stub& stub, std::string token, std::string job_id,
-                               int attempt, std::string run_dir)
-    : stub_(stub),
-      token_(std::move(token)),
+WorkerReporter::WorkerReporter(const RemoteClient& client, v1::WorkerService::Stub& stub,
+                               std::string job_id, int attempt, std::string run_dir)
+    : client_(client),
+      stub_(stub),
       job_id_(std::move(job_id)),
       run_dir_(std::move(run_dir)),
       attempt_(attempt) {
@@ -79,10 +74,9 @@ Status WorkerReporter::error() const {
 }
 
 Status WorkerReporter::Report(const v1::ProgressReport& report) {
-  grpc::ClientContext context;
-  Authorize(context, token_);
+  auto context = client_.NewContext(std::chrono::seconds(60));
   v1::ProgressAck ack;
-  Status status = FromGrpc(stub_.ReportProgress(&context, report, &ack));
+  Status status = FromGrpc(stub_.ReportProgress(context.get(), report, &ack));
   // A newer attempt has replaced this one (or the job was cancelled meanwhile): stop training.
   if (absl::IsFailedPrecondition(status)) stop_ = true;
   HEARTH_RETURN_IF_ERROR(status);
@@ -172,11 +166,10 @@ Status WorkerReporter::Upload(const std::string& path, int64_t step, const std::
   h->set_sha256(Sha256Hex(bytes));
   h->set_metric_name(metric_name);
   h->set_metric_value(metric_value);
-  grpc::ClientContext context;
-  Authorize(context, token_);
+  auto context = client_.NewContext(kLongDeadline);
   v1::CheckpointInfo info;
   std::unique_ptr<grpc::ClientWriter<v1::UploadCheckpointRequest>> writer(
-      stub_.UploadCheckpoint(&context, &info));
+      stub_.UploadCheckpoint(context.get(), &info));
   bool ok = writer->Write(header);
   constexpr size_t kChunk = 1 << 20;
   for (size_t offset = 0; ok && offset < bytes.size(); offset += kChunk) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/remote_client.h"
 #include "hearth/status.h"
 #include "hearth/train.h"
 #include "hearth/v1/coordinator.grpc.pb.h"
@@ -18,8 +19,9 @@ namespace hearth::cli {
 
 class WorkerReporter {
  public:
-  WorkerReporter(v1::WorkerService::Stub& stub, std::string token, std::string job_id, int attempt,
-                 std::string run_dir);
+  // `client` makes the authorised call contexts; `stub` is its WorkerService stub.
+  WorkerReporter(const RemoteClient& client, v1::WorkerService::Stub& stub, std::string job_id,
+                 int attempt, std::string run_dir);
   ~WorkerReporter();
 
   // Starts polling the run directory every `period_ms`.
@@ -40,8 +42,9 @@ class WorkerReporter {
   Status Upload(const std::string& path, int64_t step, const std::string& metric_name,
                 double metric_value);
 
+  const RemoteClient& client_;
   v1::WorkerService::Stub& stub_;
-  std::string token_, job_id_, run_dir_;
+  std::string job_id_, run_dir_;
   int attempt_;
   size_t records_seen_ = 0;
   std::set<int64_t> uploaded_;
