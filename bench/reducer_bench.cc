@@ -271,6 +271,10 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
                  {}});
   };
   add_reducer("(b) reducer, default options", {});
+  // What the trainer runs: losses weighted by their share, so the reducer only sums.
+  dist::ReducerOptions trainer;
+  trainer.prescaled = true;
+  add_reducer("(b) reducer, as the trainer runs it", trainer);
   // The default buckets, each reduced with a blocking MPI_Allreduce after "backward", then scaled.
   const std::vector<dist::Bucket> default_buckets = reducers.back()->buckets();
   v.push_back({"default buckets, blocking Allreduce",

@@ -1,5 +1,7 @@
 #include "hearth/dist/reducer.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <bit>
 #include <chrono>
@@ -24,6 +26,13 @@ StatusOr<int64_t> IntegerFromEnv(const char* name, int64_t fallback, int64_t min
   return value;
 }
 
+// CPUs this process may run on (its affinity mask).
+int CpusAvailable() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return CPU_COUNT(&set);
+}
+
 }  // namespace
 
 StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
@@ -37,10 +46,12 @@ StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
   o.overlap = overlap == 1;
   if (const char* progress = std::getenv("HEARTH_PROGRESS"); progress && *progress) {
     const std::string_view mode(progress);
-    if (mode != "thread" && mode != "hooks")
-      return absl::InvalidArgumentError(
-          absl::StrFormat("HEARTH_PROGRESS=\"%s\": expected \"thread\" or \"hooks\"", progress));
-    o.progress = mode == "thread" ? Progress::kThread : Progress::kHooks;
+    if (mode != "auto" && mode != "thread" && mode != "hooks")
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "HEARTH_PROGRESS=\"%s\": expected \"auto\", \"thread\" or \"hooks\"", progress));
+    o.progress = mode == "thread"  ? Progress::kThread
+                 : mode == "hooks" ? Progress::kHooks
+                                   : Progress::kAuto;
   }
   return o;
 }
@@ -90,6 +101,9 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   requests_.resize(buckets_.size());
   hook_ = [this](int param) { OnReady(param); };
   Begin();
+  if (options_.progress == ReducerOptions::Progress::kAuto)
+    options_.progress =
+        CpusAvailable() > 1 ? ReducerOptions::Progress::kThread : ReducerOptions::Progress::kHooks;
   if (options_.overlap && options_.progress == ReducerOptions::Progress::kThread &&
       comm_.size() > 1)
     progress_thread_ = std::thread([this] { ProgressLoop(); });
@@ -185,7 +199,8 @@ Status GradientReducer::Finish() {
   const float inverse = 1.0f / static_cast<float>(comm_.size());
   for (size_t b = 0; b < buckets_.size(); ++b) {
     HEARTH_RETURN_IF_ERROR(comm_.Wait(requests_[b]));
-    Scale(std::span(grads_ + buckets_[b].offset, buckets_[b].numel), inverse);
+    if (!options_.prescaled)
+      Scale(std::span(grads_ + buckets_[b].offset, buckets_[b].numel), inverse);
   }
   return absl::OkStatus();
 }

@@ -50,7 +50,7 @@ class DeterministicStep final : public GradientStep {
         stats[0] += static_cast<double>(value) * (end - begin);
         if (!std::isfinite(value)) stats[3 + rank] = 1;
         // Each shard's share of the global mean: exact (a power of two) for evenly split batches.
-        Tensor share = loss * static_cast<float>(static_cast<double>(end - begin) / total);
+        Tensor share = WeightedLoss(loss, end - begin, total);
         tape.gradient_into(share, c_.params.params(), c_.params.grads());
         if (!leaf.empty()) std::memcpy(leaf.data(), grads, leaf.size_bytes());
       }

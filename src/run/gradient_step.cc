@@ -20,11 +20,10 @@ void ReseedDropout(Module& module, uint64_t seed) {
   for (size_t i = 0; i < layers.size(); ++i) layers[i]->rng().Seed(MixSeed(seed, i));
 }
 
-Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t world_size,
-                    int64_t global_examples) {
-  if (examples * world_size == global_examples) return mean_loss;
-  return mean_loss * static_cast<float>(static_cast<double>(examples * world_size) /
-                                        static_cast<double>(global_examples));
+Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t global_examples) {
+  if (examples == global_examples) return mean_loss;
+  return mean_loss *
+         static_cast<float>(static_cast<double>(examples) / static_cast<double>(global_examples));
 }
 
 }  // namespace hearth::run

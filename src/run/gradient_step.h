@@ -59,10 +59,11 @@ std::unique_ptr<GradientStep> MakeDeterministicStep(const StepContext& context, 
 // deterministic mode, depend on the micro-shard rather than the rank).
 void ReseedDropout(Module& module, uint64_t seed);
 
-// The loss scaled so that summing the ranks' gradients and dividing by the world size gives the
-// gradient of the global batch's mean: loss * (examples * world_size / global_examples). No op is
-// added when the factor is 1 (every full, evenly split batch).
-Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t world_size,
-                    int64_t global_examples);
+// A part's mean loss weighted by its share of the global batch, loss * examples /
+// global_examples, so that the plain sum of the parts' gradients (across ranks, or across
+// micro-shards) is the gradient of the global batch's mean. Folding 1 / world size into the loss
+// spares the reducer a scaling pass over freshly reduced, cache-cold gradients. No op is added
+// when the part is the whole batch.
+Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t global_examples);
 
 }  // namespace hearth::run

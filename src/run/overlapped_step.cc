@@ -10,12 +10,19 @@
 namespace hearth::run {
 namespace {
 
+// The losses are weighted by their share of the global batch (WeightedLoss), so the reducer only
+// sums.
+dist::ReducerOptions Prescaled(dist::ReducerOptions options) {
+  options.prescaled = true;
+  return options;
+}
+
 class OverlappedStep final : public GradientStep {
  public:
   OverlappedStep(const StepContext& context, const dist::ReducerOptions& options,
                  int accumulation_steps)
       : c_(context),
-        reducer_(context.params, context.comm, options),
+        reducer_(context.params, context.comm, Prescaled(options)),
         accumulation_steps_(accumulation_steps),
         has_dropout_(!DropoutLayers(context.model).empty()) {}
 
@@ -58,7 +65,7 @@ class OverlappedStep final : public GradientStep {
       const float value = loss.item();
       stats_[0] += value * static_cast<float>(end - begin);
       if (!std::isfinite(value)) stats_[3 + rank] = 1;
-      Tensor target = WeightedLoss(loss, end - begin, world, batch.global_size);
+      Tensor target = WeightedLoss(loss, end - begin, batch.global_size);
       if (last) HEARTH_RETURN_IF_ERROR(start_stats());
       // Gradients accumulate locally over the micro-steps; only the last one synchronises.
       tape.gradient_into(target, c_.params.params(), c_.params.grads(), m > 0,

@@ -15,7 +15,8 @@
 // costs a few percent of a core, unlike a communication thread spinning in a blocking
 // allreduce); with Progress::kHooks only the hook calls drive them, which is too coarse for
 // models with few, large layers (measured in docs/performance.md).
-// Finish() waits for the rest and scales the sums by 1 / world size (sum, then scale).
+// Finish() waits for the rest and scales the sums by 1 / world size (sum, then scale), unless
+// the gradients came prescaled.
 //
 //   GradientReducer reducer(params, comm, {});
 //   reducer.Begin();
@@ -47,12 +48,19 @@ struct ReducerOptions {
   int64_t first_bucket_bytes = 128 << 10;
   // false: all buckets are reduced after backward (for measuring what overlap buys).
   bool overlap = true;
-  // What drives in-flight allreduces during backward.
-  enum class Progress { kThread, kHooks };
-  Progress progress = Progress::kThread;
+  // What drives in-flight allreduces during backward. kAuto: the thread when this process may
+  // run on more than one CPU, else the hooks. A rank bound to one core (mpirun --bind-to core)
+  // would have its compute preempted by the thread's wake-ups thousands of times a second:
+  // measured, that doubled the MNIST CNN's backward pass (docs/performance.md).
+  enum class Progress { kAuto, kThread, kHooks };
+  Progress progress = Progress::kAuto;
+  // The gradients arrive already divided by the world size (the trainer weights each rank's loss
+  // by its share of the global batch): Finish only sums, sparing a pass over the reduced,
+  // cache-cold gradients that cost as much as the allreduce itself (bench/reducer_bench).
+  bool prescaled = false;
 
   // The defaults, overridden by HEARTH_BUCKET_BYTES, HEARTH_FIRST_BUCKET_BYTES (positive
-  // integers), HEARTH_OVERLAP (0 or 1) and HEARTH_PROGRESS ("thread" or "hooks").
+  // integers), HEARTH_OVERLAP (0 or 1) and HEARTH_PROGRESS ("auto", "thread" or "hooks").
   // InvalidArgument names a malformed variable.
   static StatusOr<ReducerOptions> FromEnvironment();
 };
