@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "coordinator/job_logs.h"
+#include "coordinator/job_session.h"
 #include "hearth/job.h"
 
 namespace hearth::coordinator {
@@ -26,8 +27,9 @@ bool Terminal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
 
-std::string PgidFile(const std::string& attempt_dir) {
-  return attempt_dir + "/pgid";
+// The launcher's pid, which is also the session id of every local process of the attempt.
+std::string SessionFile(const std::string& attempt_dir) {
+  return attempt_dir + "/session";
 }
 
 int ExitCodeOf(int status) {
@@ -77,15 +79,10 @@ Status Scheduler::Recover() {
   for (v1::Job& job : jobs) {
     HEARTH_ASSIGN_OR_RETURN(int attempt, store_.CurrentAttempt(job.id()));
     // What is left of the old workers would report to us as if nothing happened: stop it.
-    std::ifstream pgid_file(PgidFile(AttemptDir(options_.data_dir, job.id(), attempt)));
-    pid_t pgid = 0;
-    if (pgid_file >> pgid && pgid > 1 && ::kill(-pgid, SIGTERM) == 0) {
-      // SIGTERM first: mpirun passes it on to the ranks it started, which a SIGKILL of mpirun
-      // alone would leave running. Then SIGKILL whatever is left.
-      for (int i = 0; i < 50 && ::kill(-pgid, 0) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      ::kill(-pgid, SIGKILL);
-    }
+    std::ifstream session_file(SessionFile(AttemptDir(options_.data_dir, job.id(), attempt)));
+    pid_t session = 0;
+    if (session_file >> session && SignalSession(session, SIGTERM) > 0)
+      EndSession(session, absl::Seconds(5));
     if (job.state() == v1::RESTARTING) continue;  // relaunched by the loop
     if (job.restarts() < job.spec().max_restarts()) {
       job.set_restarts(job.restarts() + 1);
@@ -192,8 +189,9 @@ Status Scheduler::Launch(v1::Job job, int workers) {
   if (log_fd < 0) return absl::InternalError("cannot create " + log);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    // A process group of its own, so Cancel can stop hearthrun, mpirun and every local rank.
-    ::setpgid(0, 0);
+    // A session of its own, so Cancel and Finished reach hearthrun, mpirun and every local rank
+    // (see job_session.h).
+    ::setsid();
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
@@ -203,11 +201,10 @@ Status Scheduler::Launch(v1::Job job, int workers) {
   ::close(log_fd);
   if (null_fd >= 0) ::close(null_fd);
   if (pid < 0) return absl::InternalError("fork failed: cannot start the workers");
-  ::setpgid(pid, pid);
-  std::ofstream(PgidFile(dir)) << pid << "\n";
+  std::ofstream(SessionFile(dir)) << pid << "\n";
   {
     std::lock_guard lock(mu_);
-    running_[job.id()].pgid = pid;
+    running_[job.id()].session = pid;
     running_[job.id()].attempt = attempt;
   }
   HEARTH_RETURN_IF_ERROR(SetState(job, v1::RUNNING,
@@ -234,13 +231,9 @@ void Scheduler::Finished(const std::string& job_id, int exit_code) {
     running_.erase(it);
   }
   // The launcher has exited; ranks it started may still be finishing (saving a checkpoint after
-  // a cancel's SIGTERM). Give them a moment, then end whatever is left of the group, so a job
-  // that reads as ended has no process left.
-  if (r.pgid > 1) {  // never 0 or 1: kill(-0) would signal hearthd's own group
-    for (int i = 0; i < 50 && ::kill(-r.pgid, 0) == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ::kill(-r.pgid, SIGKILL);
-  }
+  // a cancel). Give them a moment, then end whatever is left of the session, so a job that reads
+  // as ended has no process left.
+  EndSession(r.session, absl::Seconds(5));
   wake_.notify_all();
   StatusOr<v1::Job> found = store_.GetJob(job_id);
   if (!found.ok()) return;
@@ -276,26 +269,31 @@ StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
   if (Terminal(job.state()))
     return absl::FailedPreconditionError(
         absl::StrFormat("job %s has already ended (%s)", job_id, v1::JobState_Name(job.state())));
-  pid_t pgid = 0;
+  pid_t session = 0;
   {
     std::lock_guard lock(mu_);
     auto it = running_.find(job_id);
     if (it != running_.end()) {
       it->second.cancel = true;
-      pgid = it->second.pgid;
+      session = it->second.session;
     }
   }
-  if (pgid <= 0) {  // queued or waiting to restart: nothing runs
+  if (session <= 0) {  // queued or waiting to restart: nothing runs
     HEARTH_RETURN_IF_ERROR(SetState(job, v1::CANCELLED, "cancelled before it started"));
     return job;
   }
-  // mpirun forwards SIGTERM to the ranks, which save a checkpoint when they can.
-  ::kill(-pgid, SIGTERM);
-  std::thread([this, job_id, pgid] {
+  // The workers' next progress ack says stop. SIGUSR1 reaches the ones between reports: mpirun
+  // forwards it to every rank, on every machine, and they stop together after the same step,
+  // rank 0 saving a checkpoint (a SIGTERM would make mpirun end the ranks instead).
+  ::kill(session, SIGUSR1);
+  std::thread([this, job_id, session] {
     std::this_thread::sleep_for(std::chrono::seconds(10));
-    std::lock_guard lock(mu_);
-    auto it = running_.find(job_id);
-    if (it != running_.end() && it->second.pgid == pgid) ::kill(-pgid, SIGKILL);
+    {
+      std::lock_guard lock(mu_);
+      auto it = running_.find(job_id);
+      if (it == running_.end() || it->second.session != session) return;
+    }
+    SignalSession(session, SIGKILL);
   }).detach();
   return job;
 }

@@ -1,7 +1,7 @@
 // The job queue: launches queued jobs through launch/hearthrun when enough worker slots are free,
 // watches their processes, restarts failed jobs from their latest checkpoint (max_restarts),
-// cancels by stopping the whole process group, and after a hearthd restart deals with the jobs
-// that were running (restart or FAILED, by the same policy).
+// cancels by stopping every process of the attempt (job_session.h), and after a hearthd restart
+// deals with the jobs that were running (restart or FAILED, by the same policy).
 //
 // Workers are `hearth worker --coordinator ADDR --job ID --out DIR` processes: they fetch the
 // spec and report progress and checkpoints through WorkerService, so worker machines need no
@@ -49,8 +49,9 @@ class Scheduler {
 
   // A new QUEUED job is waiting.
   void Wake();
-  // QUEUED: cancelled at once. RUNNING/RESTARTING: the process group gets SIGTERM (the workers
-  // save a checkpoint if they can), SIGKILL 10 s later; the job ends CANCELLED.
+  // QUEUED: cancelled at once. RUNNING/RESTARTING: the workers are told to stop (progress acks
+  // and SIGUSR1 through mpirun; they stop together and save a checkpoint), what is left of the
+  // attempt's session is SIGKILLed 10 s later; the job ends CANCELLED.
   StatusOr<v1::Job> Cancel(const std::string& job_id);
   // Whether a cancel is pending for a running job (the workers' progress acks say stop).
   bool CancelRequested(const std::string& job_id);
@@ -62,7 +63,7 @@ class Scheduler {
 
  private:
   struct Running {
-    pid_t pgid = 0;
+    pid_t session = 0;  // the launcher's pid (see job_session.h)
     int workers = 0;
     int attempt = 0;
     bool cancel = false;

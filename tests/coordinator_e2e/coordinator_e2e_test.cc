@@ -122,6 +122,8 @@ TEST_F(CoordinatorTest, CancelStopsTheWholeJob) {
   EXPECT_EQ(s["state"].string, "CANCELLED");
   EXPECT_EQ(WorkerPid(job, 0), -1) << "a worker survived the cancel";
   EXPECT_EQ(WorkerPid(job, 1), -1) << "a worker survived the cancel";
+  // Nothing saved is lost by a cancel: the job keeps its checkpoints.
+  EXPECT_GT(CheckpointCount(*hearthd, job), 0) << hearthd->log();
   // Cancelling an ended job is refused.
   r = hearthd->Hearth({"cancel", job});
   EXPECT_EQ(r.exit_code, 1);
