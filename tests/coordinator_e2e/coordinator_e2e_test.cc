@@ -74,9 +74,10 @@ bool Ended(const Json& s) {
          s["state"].string == "CANCELLED";
 }
 
-// The pid of rank `rank` of job `job`: a `hearth worker ... --job JOB` process whose environment
-// has OMPI_COMM_WORLD_RANK=rank.
-pid_t WorkerPid(const std::string& job, int rank) {
+// The pid of rank `rank` of job `job` of the hearthd keeping `data_dir`: a `hearth worker` process
+// writing under DATA_DIR/jobs/JOB/ whose environment has OMPI_COMM_WORLD_RANK=rank. (Job ids
+// repeat across the hearthds of tests running at the same time; their data directories do not.)
+pid_t WorkerPid(const std::string& data_dir, const std::string& job, int rank) {
   DIR* proc = ::opendir("/proc");
   pid_t found = -1;
   while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
@@ -87,7 +88,8 @@ pid_t WorkerPid(const std::string& job, int rank) {
     for (char& c : cmdline)
       if (c == '\0') c = ' ';
     if (cmdline.find(" worker ") == std::string::npos ||
-        cmdline.find("--job " + job + " ") == std::string::npos)
+        cmdline.find("--job " + job + " ") == std::string::npos ||
+        cmdline.find(" " + data_dir + "/jobs/" + job + "/") == std::string::npos)
       continue;
     const std::string environ = ReadFileOrEmpty(root + "/environ");
     if (environ.find("OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + '\0') != std::string::npos)
@@ -120,8 +122,8 @@ TEST_F(CoordinatorTest, CancelStopsTheWholeJob) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const Json s = WaitFor(*hearthd, job, Ended, 30);
   EXPECT_EQ(s["state"].string, "CANCELLED");
-  EXPECT_EQ(WorkerPid(job, 0), -1) << "a worker survived the cancel";
-  EXPECT_EQ(WorkerPid(job, 1), -1) << "a worker survived the cancel";
+  EXPECT_EQ(WorkerPid(dir_.file("data"), job, 0), -1) << "a worker survived the cancel";
+  EXPECT_EQ(WorkerPid(dir_.file("data"), job, 1), -1) << "a worker survived the cancel";
   // Nothing saved is lost by a cancel: the job keeps its checkpoints.
   EXPECT_GT(CheckpointCount(*hearthd, job), 0) << hearthd->log();
   // Cancelling an ended job is refused.
@@ -134,7 +136,7 @@ TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
   auto hearthd = Start();
   const std::string job = Submit(*hearthd, Job("restart", 60, R"("max_restarts": 1,)"), 2);
   WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
-  const pid_t victim = WorkerPid(job, 1);
+  const pid_t victim = WorkerPid(dir_.file("data"), job, 1);
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGKILL);
   const Json s = WaitFor(*hearthd, job, Ended, 120);
