@@ -5,8 +5,10 @@
 #include <optional>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "hearth/async_checkpoint_saver.h"
 #include "hearth/blas.h"
 #include "hearth/dist/collectives.h"
 #include "hearth/dist/model_check.h"
@@ -15,6 +17,7 @@
 #include "hearth/sampler.h"
 #include "hearth/train.h"
 #include "run/early_stopping.h"
+#include "run/epoch_prefetcher.h"
 #include "run/evaluation.h"
 #include "run/gradient_step.h"
 #include "run/job_data.h"
@@ -184,27 +187,45 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
           spec.global_batch_size()));
   }
 
+  // Rank 0 saves on a thread of its own while training goes on (async_checkpoint_saver.h), so
+  // no rank waits for its disk. `settle` waits for the save in flight and names the latest
+  // checkpoint; a failed save is reported by the next save or by `settle`.
+  std::unique_ptr<AsyncCheckpointSaver> saver;
+  if (root) saver = std::make_unique<AsyncCheckpointSaver>(*manager);
   auto save = [&](std::optional<MonitoredMetric> metric) -> Status {
     if (!root) return absl::OkStatus();  // one writer per run directory
-    HEARTH_RETURN_IF_ERROR(manager->Save(pos.step, pack(), metric));
-    result.checkpoint = manager->PathOf(*manager->Latest());
+    return saver->Save(pos.step, SnapshotCheckpoint(pack()), metric);
+  };
+  auto settle = [&]() -> Status {
+    if (!root) return absl::OkStatus();
+    HEARTH_RETURN_IF_ERROR(saver->Wait());
+    if (manager->Latest()) result.checkpoint = manager->PathOf(*manager->Latest());
     return absl::OkStatus();
   };
-  auto kept = [&] { return result.checkpoint.empty() ? "(none yet)" : result.checkpoint; };
+  auto kept = [&]() -> std::string {
+    const Status settled = settle();
+    std::string name = result.checkpoint.empty() ? "(none yet)" : result.checkpoint;
+    if (!settled.ok())
+      absl::StrAppend(&name, " (the save after it failed: ", settled.message(), ")");
+    return name;
+  };
   // With shards, `set` is this rank's share of a set of `size` examples.
   auto evaluate = [&](const Dataset& set, int64_t size) {
     return run::Evaluate(spec, *model, &loss_fn, set, data.num_outputs, 1024, comm,
                          data.shards ? size : -1);
   };
 
+  std::unique_ptr<run::EpochPrefetcher> prefetcher;
+  if (data.shards) prefetcher = std::make_unique<run::EpochPrefetcher>(data.shards, epochs);
   const double start = run::WallSeconds();
   int64_t examples_seen = 0;
   bool reported_residency = false;
   model->Train();
   for (; pos.epoch < epochs && !result.early_stopped; ++pos.epoch, pos.batch_in_epoch = 0) {
     if (data.shards) {
-      // This rank's rows of the rest of the epoch, read now (the rows of a finished epoch go).
-      StatusOr<int64_t> resident = data.shards->LoadEpoch(pos.epoch, pos.batch_in_epoch, loader);
+      // This rank's rows of the rest of the epoch, read during the last one or now (the rows of a
+      // finished epoch go).
+      StatusOr<int64_t> resident = prefetcher->Load(pos.epoch, pos.batch_in_epoch, loader);
       HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(*comm, resident.status()));
       if (!reported_residency) {
         progress.Message(absl::StrFormat(
@@ -253,6 +274,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
       if (save_every > 0 && pos.step % save_every == 0) HEARTH_RETURN_IF_ERROR(save(std::nullopt));
       if (step.stop_requested) {  // on any rank: every rank sees it in the same step
         HEARTH_RETURN_IF_ERROR(save(std::nullopt));
+        HEARTH_RETURN_IF_ERROR(settle());
         progress.Message(
             absl::StrFormat("stopped at step %d; checkpoint %s (continue with --resume)", pos.step,
                             result.checkpoint));
@@ -298,6 +320,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   result.epochs = std::min<int64_t>(pos.epoch, epochs);
   result.wall_seconds = run::WallSeconds() - start;
   result.examples_per_second = examples_seen / std::max(result.wall_seconds, 1e-9);
+  HEARTH_RETURN_IF_ERROR(settle());
   if (manager && manager->Best()) result.best_checkpoint = manager->PathOf(*manager->Best());
   if (data.test_size > 0) {
     HEARTH_ASSIGN_OR_RETURN(result.test_metrics, evaluate(data.test, data.test_size));
