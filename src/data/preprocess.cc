@@ -262,6 +262,14 @@ StatusOr<Tensor> Preprocessor::FitSteps(const Tensor& train, int64_t first_row, 
 }
 
 StatusOr<Tensor> Preprocessor::Apply(const Tensor& features) const {
+  return ApplySteps(features, /*overwrite_input=*/false);
+}
+
+StatusOr<Tensor> Preprocessor::ApplyInPlace(const Tensor& features) const {
+  return ApplySteps(features, /*overwrite_input=*/true);
+}
+
+StatusOr<Tensor> Preprocessor::ApplySteps(const Tensor& features, bool overwrite_input) const {
   HEARTH_RETURN_IF_ERROR(CheckFeatures(features));
   if (!fitted()) {
     return absl::FailedPreconditionError(
@@ -272,7 +280,9 @@ StatusOr<Tensor> Preprocessor::Apply(const Tensor& features) const {
   for (size_t i = 0; i < steps_.size(); ++i) {
     static const std::vector<Tensor> kNoStats;
     const std::vector<Tensor>& stats = fitted_ ? stats_[i] : kNoStats;
-    auto applied = GetPreprocessOp(steps_[i].kind).apply(steps_[i], stats, x, /*in_place=*/i > 0);
+    // Later steps own their input: the earlier step made it.
+    auto applied =
+        GetPreprocessOp(steps_[i].kind).apply(steps_[i], stats, x, overwrite_input || i > 0);
     HEARTH_RETURN_IF_ERROR(InStep(applied.status(), i, steps_[i].kind));
     x = std::move(*applied);
   }

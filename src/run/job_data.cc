@@ -29,11 +29,14 @@ StatusOr<Shape> PreprocessedExampleShape(const Shape& record_shape,
 }
 
 StatusOr<Tensor> PrepareFeatures(const Tensor& features, const Preprocessor& preprocess,
-                                 const Shape& example_shape, const std::string& source) {
+                                 const Shape& example_shape, const std::string& source,
+                                 FeatureOwnership ownership) {
   Tensor x = features;
   if (!preprocess.empty()) {
     // Preprocessing works on flat rows [N, F].
-    HEARTH_ASSIGN_OR_RETURN(x, preprocess.Apply(FlatRows(x)));
+    HEARTH_ASSIGN_OR_RETURN(x, ownership == FeatureOwnership::kOurs
+                                   ? preprocess.ApplyInPlace(FlatRows(x))
+                                   : preprocess.Apply(FlatRows(x)));
   }
   Shape target{x.dim(0)};
   for (int64_t d : example_shape) target.push_back(d);

@@ -48,8 +48,13 @@ StatusOr<Shape> PreprocessedExampleShape(const Shape& record_shape, const Prepro
 // [N, ...] features as flat rows [N, values per row], also when N is 0.
 Tensor FlatRows(const Tensor& features);
 
-// Applies a fitted preprocessor and reshapes [N, ...] features to [N, example_shape...].
+// Whether PrepareFeatures may overwrite the features it is given (Preprocessor::ApplyInPlace).
+enum class FeatureOwnership { kShared, kOurs };
+
+// Applies a fitted preprocessor and reshapes [N, ...] features to [N, example_shape...]. With
+// kOurs (rows just read, held nowhere else) the preprocessing overwrites them instead of copying.
 StatusOr<Tensor> PrepareFeatures(const Tensor& features, const Preprocessor& preprocess,
-                                 const Shape& example_shape, const std::string& source);
+                                 const Shape& example_shape, const std::string& source,
+                                 FeatureOwnership ownership = FeatureOwnership::kShared);
 
 }  // namespace hearth::run

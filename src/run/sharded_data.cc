@@ -92,12 +92,19 @@ TrainingShards::TrainingShards(const v1::JobSpec& spec, std::vector<int64_t> rec
       preprocess_(std::move(preprocess)),
       example_shape_(std::move(example_shape)) {}
 
-StatusOr<TrainingShards::Rows> TrainingShards::ReadRows(std::vector<int64_t> examples) const {
+StatusOr<int64_t> TrainingShards::LoadEpoch(int64_t epoch, int64_t first_step,
+                                            DataLoader& loader) const {
+  loader.ReleaseRows();  // the previous epoch's rows are not needed any more
+  std::vector<int64_t> examples = loader.ExamplesOf(epoch, first_step);
   HEARTH_ASSIGN_OR_RETURN(
       Dataset rows, ReadDataSourceRows(spec_, spec_.data().train(), RecordsOf(records_, examples)));
-  HEARTH_ASSIGN_OR_RETURN(
-      Tensor features, PrepareFeatures(rows.features, preprocess_, example_shape_, "data.train"));
-  return Rows{std::move(examples), std::move(features), std::move(rows.labels)};
+  HEARTH_ASSIGN_OR_RETURN(Tensor features,
+                          PrepareFeatures(rows.features, preprocess_, example_shape_, "data.train",
+                                          FeatureOwnership::kOurs));
+  const auto count = static_cast<int64_t>(examples.size());
+  HEARTH_RETURN_IF_ERROR(
+      loader.SetResidentRows(std::move(examples), std::move(features), std::move(rows.labels)));
+  return count;
 }
 
 StatusOr<bool> CanShardJobData(const v1::JobSpec& spec, dist::Communicator& comm) {

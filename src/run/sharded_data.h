@@ -2,8 +2,7 @@
 //
 // Each rank holds in memory only:
 //   - the training examples its blocks of the current epoch's global batches use (DataLoader::
-//     ExamplesOf), read during the previous epoch, or at resume (EpochPrefetcher), and the next
-//     epoch's while it is being read;
+//     ExamplesOf), read at the start of every epoch and at resume (TrainingShards::LoadEpoch);
 //   - its contiguous part [r * n / N, (r + 1) * n / N) of the validation and test sets.
 // To fit the preprocessing it also reads, once, its part Preprocessor::FitPartRows of the
 // training set (the parts cover every training example once) and combines the statistics with
@@ -31,16 +30,11 @@ class TrainingShards {
   TrainingShards(const v1::JobSpec& spec, std::vector<int64_t> records, Preprocessor preprocess,
                  Shape example_shape);
 
-  // Training examples ready for DataLoader::SetResidentRows.
-  struct Rows {
-    std::vector<int64_t> examples;  // ascending
-    Tensor features;                // preprocessed, [examples.size(), example_shape...]
-    Tensor labels;
-  };
-  // Reads and preprocesses the training examples `examples` (ascending, as DataLoader::ExamplesOf
-  // gives them). Only reads files and this object, so it may run on another thread. Errors are
-  // this rank's own: make them collective with dist::AgreeOnStatus.
-  StatusOr<Rows> ReadRows(std::vector<int64_t> examples) const;
+  // Reads the training examples that batches [first_step, ...) of `epoch` take on this rank
+  // (loader.ExamplesOf), preprocesses them and makes them the loader's resident rows, after
+  // releasing the previous ones. Returns how many rows are resident. Errors are this rank's own:
+  // make them collective with dist::AgreeOnStatus.
+  StatusOr<int64_t> LoadEpoch(int64_t epoch, int64_t first_step, DataLoader& loader) const;
 
  private:
   v1::JobSpec spec_;

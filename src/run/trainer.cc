@@ -17,7 +17,6 @@
 #include "hearth/sampler.h"
 #include "hearth/train.h"
 #include "run/early_stopping.h"
-#include "run/epoch_prefetcher.h"
 #include "run/evaluation.h"
 #include "run/gradient_step.h"
 #include "run/job_data.h"
@@ -215,25 +214,29 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
                          data.shards ? size : -1);
   };
 
-  std::unique_ptr<run::EpochPrefetcher> prefetcher;
-  if (data.shards) prefetcher = std::make_unique<run::EpochPrefetcher>(data.shards, epochs);
+  // With shards, this rank's rows of the rest of the epoch, read at its start (the rows of the
+  // finished epoch go first, and their memory is reused). Reading the next epoch's on a thread of
+  // its own during this one was slower: with one core per rank, its CPU time and page faults
+  // stalled every rank's steps (docs/performance.md).
+  const int64_t first_epoch = pos.epoch;
+  auto load_rows = [&]() -> Status {
+    StatusOr<int64_t> resident = data.shards->LoadEpoch(pos.epoch, pos.batch_in_epoch, loader);
+    HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(*comm, resident.status()));
+    if (pos.epoch == first_epoch)
+      progress.Message(absl::StrFormat(
+          "rank %d reads only its own rows: %d of %d training examples resident for epoch %d",
+          comm->rank(), *resident, data.train_size, pos.epoch + 1));
+    return absl::OkStatus();
+  };
+  // The first rows are read before the clock starts, as a single process reads its whole training
+  // set before it (LoadJobData).
+  if (data.shards && pos.epoch < epochs && !result.early_stopped)
+    HEARTH_RETURN_IF_ERROR(load_rows());
   const double start = run::WallSeconds();
   int64_t examples_seen = 0;
-  bool reported_residency = false;
   model->Train();
   for (; pos.epoch < epochs && !result.early_stopped; ++pos.epoch, pos.batch_in_epoch = 0) {
-    if (data.shards) {
-      // This rank's rows of the rest of the epoch, read during the last one or now (the rows of a
-      // finished epoch go).
-      StatusOr<int64_t> resident = prefetcher->Load(pos.epoch, pos.batch_in_epoch, loader);
-      HEARTH_RETURN_IF_ERROR(dist::AgreeOnStatus(*comm, resident.status()));
-      if (!reported_residency) {
-        progress.Message(absl::StrFormat(
-            "rank %d reads only its own rows: %d of %d training examples resident for epoch %d",
-            comm->rank(), *resident, data.train_size, pos.epoch + 1));
-        reported_residency = true;
-      }
-    }
+    if (data.shards && pos.epoch != first_epoch) HEARTH_RETURN_IF_ERROR(load_rows());
     HEARTH_RETURN_IF_ERROR(loader.Seek(pos.epoch, pos.batch_in_epoch));
     progress.StartEpoch(static_cast<int>(pos.epoch) + 1);
     double epoch_loss = 0.0;

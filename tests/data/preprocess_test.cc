@@ -155,6 +155,35 @@ TEST(DataPreprocessTest, StepsFitOnThePreviousStepsOutput) {
   EXPECT_EQ(pre.State()[2].name, "preprocess.2.standardize.mean");
 }
 
+TEST(DataPreprocessTest, ApplyInPlaceMatchesApplyAndReusesTheInput) {
+  struct Case {
+    const char* spec;
+    std::vector<float> rows;  // of 2 columns
+    bool keeps_shape;
+  };
+  const std::vector<float> codes = {0, 1.5f, 1, -2, 3, 0.25f};
+  for (const Case& c : {Case{"standardize", kTrain, true}, Case{"minmax, scale(2)", kTrain, true},
+                        Case{"onehot(0), scale(2)", codes, false}}) {
+    SCOPED_TRACE(c.spec);
+    const Shape shape{static_cast<int64_t>(c.rows.size()) / 3, 3};
+    Preprocessor pre = Make(c.spec);
+    ASSERT_TRUE(pre.Fit(Tensor::FromVector(c.rows, shape)).ok());
+    const Tensor copied = pre.Apply(Tensor::FromVector(c.rows, shape)).value();
+    const Tensor input = Tensor::FromVector(c.rows, shape);
+    const Tensor overwritten = pre.ApplyInPlace(input).value();
+    ASSERT_EQ(overwritten.shape(), copied.shape());
+    for (int64_t i = 0; i < copied.numel(); ++i)
+      EXPECT_EQ(overwritten.f32()[i], copied.f32()[i]) << "at " << i;
+    // A first step that keeps the shape writes into the input's memory instead of a copy.
+    EXPECT_EQ(overwritten.storage() == input.storage(), c.keeps_shape);
+  }
+  // Apply leaves its input alone.
+  Preprocessor pre = Make("scale(2)");
+  const Tensor input = Tensor::FromVector({1, 2}, Shape{1, 2});
+  ASSERT_TRUE(pre.Apply(input).ok());
+  ExpectNear(input, {1, 2});
+}
+
 TEST(DataPreprocessTest, StateRoundTrip) {
   Preprocessor pre = Make("onehot(1), scale(0.1), standardize, minmax");
   const Tensor train = Tensor::FromVector({1, 0, 3, 2, 1, 4, 0, 0, 9}, Shape{3, 3});

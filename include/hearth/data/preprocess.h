@@ -112,6 +112,10 @@ class Preprocessor {
   // no steps). FAILED_PRECONDITION before Fit when a step needs fitting; INVALID_ARGUMENT when the
   // features do not match what was fitted (feature shape, unseen one-hot category).
   StatusOr<Tensor> Apply(const Tensor& features) const;
+  // Apply, overwriting `features` instead of copying it where a step keeps the shape (standardize,
+  // min-max, scale): for rows nobody else holds, such as rows just read from a file. Saves a copy
+  // of the data, and the fresh memory for it, on every call.
+  StatusOr<Tensor> ApplyInPlace(const Tensor& features) const;
 
   bool fitted() const;
   bool empty() const { return steps_.empty(); }
@@ -134,6 +138,7 @@ class Preprocessor {
                                           const std::vector<NamedTensor>& state);
 
  private:
+  StatusOr<Tensor> ApplySteps(const Tensor& features, bool overwrite_input) const;
   // Fits every step on rows [first_row, first_row + x.dim(0)) of a training set of total_rows,
   // combining the parts' statistics with `reducer`; the last step's output is computed only when
   // `want_output`.
