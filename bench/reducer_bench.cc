@@ -304,21 +304,21 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
                },
                "",
                {}});
-  if (o.sweep) {
-    for (int64_t kb : {64, 256, 1024, 4096, 16384}) {
-      dist::ReducerOptions ro;
+  if (o.sweep) {  // variations on what the trainer runs
+    for (int64_t kb : {64, 256, 1024, 2048, 4096, 16384}) {
+      dist::ReducerOptions ro = trainer;
       ro.bucket_bytes = ro.first_bucket_bytes = kb << 10;
-      add_reducer(absl::StrCat("(b) reducer, buckets ", kb, " KB"), ro);
+      add_reducer(absl::StrCat("(b) trainer's, buckets ", kb, " KB"), ro);
     }
-    dist::ReducerOptions one;
+    dist::ReducerOptions one = trainer;
     one.bucket_bytes = one.first_bucket_bytes = static_cast<int64_t>(bytes) + 4;
-    add_reducer("(b) reducer, one bucket", one);
-    dist::ReducerOptions late;
+    add_reducer("(b) trainer's, one bucket", one);
+    dist::ReducerOptions late = trainer;
     late.overlap = false;
-    add_reducer("(b) reducer, default, overlap off", late);
-    dist::ReducerOptions hooks;
+    add_reducer("(b) trainer's, overlap off", late);
+    dist::ReducerOptions hooks = trainer;
     hooks.progress = dist::ReducerOptions::Progress::kHooks;
-    add_reducer("(b) reducer, default, progress by hooks", hooks);
+    add_reducer("(b) trainer's, progress by hooks", hooks);
   }
   v.push_back({"(c) unfused: Allreduce per tensor",
                [&] {

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <numeric>
 #include <bit>
 #include <chrono>
 #include <cstdint>
@@ -56,11 +57,17 @@ StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
   return o;
 }
 
+int64_t ReducerOptions::BucketBytesFor(int64_t total_bytes) const {
+  if (bucket_bytes > 0) return bucket_bytes;
+  return std::clamp<int64_t>(total_bytes / kAutoBuckets, kMinAutoBucketBytes, kMaxAutoBucketBytes);
+}
+
 std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes,
                                   const ReducerOptions& options) {
   std::vector<Bucket> buckets;
+  const int64_t total_floats = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
   const int64_t first_cap = std::max<int64_t>(options.first_bucket_bytes, 4) / 4;
-  const int64_t cap = std::max<int64_t>(options.bucket_bytes, 4) / 4;
+  const int64_t cap = std::max<int64_t>(options.BucketBytesFor(total_floats * 4), 4) / 4;
   std::vector<int64_t> offsets;
   int64_t offset = 0;
   for (int64_t size : sizes) {

@@ -125,6 +125,27 @@ TEST(AssignBucketsTest, DefaultsPutASmallModelInOneBucket) {
   EXPECT_EQ(buckets[0].numel, 784 * 16 + 16 + 160 + 10);
 }
 
+TEST(AssignBucketsTest, TheAutomaticSizeScalesWithTheModelWithinItsBounds) {
+  const ReducerOptions automatic;
+  ASSERT_EQ(automatic.bucket_bytes, 0) << "the default is automatic";
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  EXPECT_EQ(automatic.BucketBytesFor(4 * kMiB), kMiB);  // small models: never under 1 MiB
+  EXPECT_EQ(automatic.BucketBytesFor(100 * kMiB), 100 * kMiB / 8);
+  EXPECT_EQ(automatic.BucketBytesFor(int64_t{4} << 30), 25 * kMiB);  // never over 25 MiB
+  ReducerOptions fixed;
+  fixed.bucket_bytes = 4096;
+  EXPECT_EQ(fixed.BucketBytesFor(100 * kMiB), 4096) << "a size that was set wins";
+
+  // A 25 MB model of 100 tensors gets about eight buckets after the small first one.
+  const std::vector<int64_t> sizes(100, 25 * kMiB / 4 / 100);
+  const std::vector<Bucket> buckets = AssignBuckets(sizes, automatic);
+  EXPECT_GE(buckets.size(), 8u);
+  EXPECT_LE(buckets.size(), 10u);
+  ReducerOptions resolved = automatic;
+  resolved.bucket_bytes = automatic.BucketBytesFor(25 * kMiB / 100 * 100);
+  ExpectValidBuckets(sizes, resolved, buckets);
+}
+
 TEST(AssignBucketsTest, NoParametersNoBuckets) {
   EXPECT_TRUE(AssignBuckets({}, ReducerOptions{}).empty());
 }

@@ -5,7 +5,8 @@
 // there in order, so the gradients of consecutive parameters are one contiguous range and a bucket
 // is reduced in place with no copy in or out. Buckets cover the parameters in reverse order (the
 // order backward produces their gradients): bucket 0 holds the last layers and is kept small
-// (first_bucket_bytes) so communication starts early; later buckets hold up to bucket_bytes.
+// (first_bucket_bytes) so communication starts early; later buckets hold up to bucket_bytes
+// (by default scaled to the model: ReducerOptions::BucketBytesFor).
 //
 // During backward, GradientTape::gradient_into calls hook() as each parameter's gradient becomes
 // final. When every gradient of a bucket is in, its allreduce starts at once (buckets start in
@@ -41,9 +42,15 @@
 namespace hearth::dist {
 
 struct ReducerOptions {
-  // Chosen by bench/reducer_bench (docs/performance.md): large enough that per-call latency is
-  // amortised, small enough that several buckets overlap backward in an MNIST-sized model.
-  int64_t bucket_bytes = 1 << 20;
+  // 0 (the default): automatic, BucketBytesFor the model. Chosen by bench/reducer_bench and
+  // bench/compare_overlap.sh (docs/performance.md): about kAutoBuckets buckets, so several overlap
+  // backward, but none under 1 MiB, where per-call latency shows, and none over 25 MiB (as DDP).
+  int64_t bucket_bytes = 0;
+  static constexpr int kAutoBuckets = 8;
+  static constexpr int64_t kMinAutoBucketBytes = int64_t{1} << 20;
+  static constexpr int64_t kMaxAutoBucketBytes = int64_t{25} << 20;
+  // bucket_bytes, or when it is 0 the automatic size for `total_bytes` of gradients.
+  int64_t BucketBytesFor(int64_t total_bytes) const;
   // The first bucket (the last layers' gradients, ready first).
   int64_t first_bucket_bytes = 128 << 10;
   // false: all buckets are reduced after backward (for measuring what overlap buys).
