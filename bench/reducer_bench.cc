@@ -257,7 +257,8 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
                {}});
 
   std::vector<std::unique_ptr<dist::GradientReducer>> reducers;
-  auto add_reducer = [&](const std::string& name, const dist::ReducerOptions& ro) {
+  auto add_reducer = [&](const std::string& name, dist::ReducerOptions ro) {
+    ro.prescaled = true;
     reducers.push_back(std::make_unique<dist::GradientReducer>(params, comm, ro));
     dist::GradientReducer* reducer = reducers.back().get();
     v.push_back({name,
@@ -270,11 +271,23 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
                  absl::StrCat(" (", reducer->buckets().size(), " buckets)"),
                  {}});
   };
-  add_reducer("(b) reducer, default options", {});
-  // What the trainer runs: losses weighted by their share, so the reducer only sums.
+  // What the trainer runs: losses weighted by their share, so the reducer only sums. Its automatic
+  // schedule depends on the placement (one host and one CPU per rank: one fused allreduce), so
+  // the bucketed, overlapped schedule is measured on its own as well.
   dist::ReducerOptions trainer;
   trainer.prescaled = true;
-  add_reducer("(b) reducer, as the trainer runs it", trainer);
+  {
+    const dist::GradientReducer probe(params, comm, trainer);
+    const bool fused = probe.options().schedule == dist::ReducerOptions::Schedule::kFused;
+    add_reducer(
+        absl::StrCat("(b) reducer as the trainer runs it here", fused ? " (fused)" : " (overlap)"),
+        trainer);
+  }
+  trainer.schedule = dist::ReducerOptions::Schedule::kOverlap;
+  add_reducer("(b) reducer, overlapped buckets", trainer);
+  dist::ReducerOptions with_scale = trainer;
+  with_scale.prescaled = false;
+  add_reducer("(b) reducer, overlapped buckets, Scale", with_scale);
   // The default buckets, each reduced with a blocking MPI_Allreduce after "backward", then scaled.
   const std::vector<dist::Bucket> default_buckets = reducers.back()->buckets();
   v.push_back({"default buckets, blocking Allreduce",
@@ -314,8 +327,8 @@ void RunModel(dist::Communicator& comm, double model_mb, const Options& o) {
     one.bucket_bytes = one.first_bucket_bytes = static_cast<int64_t>(bytes) + 4;
     add_reducer("(b) trainer's, one bucket", one);
     dist::ReducerOptions late = trainer;
-    late.overlap = false;
-    add_reducer("(b) trainer's, overlap off", late);
+    late.schedule = dist::ReducerOptions::Schedule::kAfterBackward;
+    add_reducer("(b) trainer's, buckets after backward", late);
     dist::ReducerOptions hooks = trainer;
     hooks.progress = dist::ReducerOptions::Progress::kHooks;
     add_reducer("(b) trainer's, progress by hooks", hooks);
@@ -470,7 +483,8 @@ void RunSteps(dist::Communicator& comm, const Options& o) {
        }});
   std::vector<std::unique_ptr<dist::GradientReducer>> reducers;
   dist::RequestId stats_request = 0;
-  auto add_reducer = [&](const std::string& name, const dist::ReducerOptions& ro) {
+  auto add_reducer = [&](const std::string& name, dist::ReducerOptions ro) {
+    ro.prescaled = true;
     reducers.push_back(std::make_unique<dist::GradientReducer>(params, comm, ro));
     dist::GradientReducer* reducer = reducers.back().get();
     // As the trainer's overlapped step: the statistics start before backward, the gradients'
@@ -482,7 +496,8 @@ void RunSteps(dist::Communicator& comm, const Options& o) {
       stats_request = *request;
       reducer->Begin();
       const std::function<void(int)>& inner = reducer->hook();
-      tape.gradient_into(l, params.params(), params.grads(), false, [&](int i) {
+      // As the trainer: each rank's loss weighted by its share, so the reducer only sums.
+      tape.gradient_into(l * inverse_world, params.params(), params.grads(), false, [&](int i) {
         const double t0 = Now();
         inner(i);
         p.hooks += Now() - t0;
@@ -501,6 +516,7 @@ void RunSteps(dist::Communicator& comm, const Options& o) {
         progress == dist::ReducerOptions::Progress::kThread ? ", thread" : ", hooks";
     dist::ReducerOptions ro;
     ro.progress = progress;
+    ro.schedule = dist::ReducerOptions::Schedule::kOverlap;
     add_reducer("reducer, default buckets" + by, ro);
     for (int64_t kb : {64, 256, 1024}) {
       ro.bucket_bytes = ro.first_bucket_bytes = kb << 10;
@@ -510,8 +526,11 @@ void RunSteps(dist::Communicator& comm, const Options& o) {
     add_reducer("reducer, one bucket" + by, ro);
   }
   dist::ReducerOptions late;
-  late.overlap = false;
-  add_reducer("reducer, default buckets, overlap off", late);
+  late.schedule = dist::ReducerOptions::Schedule::kAfterBackward;
+  add_reducer("reducer, default buckets, after backward", late);
+  dist::ReducerOptions fused;
+  fused.schedule = dist::ReducerOptions::Schedule::kFused;
+  add_reducer("reducer, one fused allreduce after backward", fused);
 
   Options per_round = o;
   per_round.warmup = 1;

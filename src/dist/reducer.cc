@@ -3,11 +3,11 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <numeric>
 #include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <numeric>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -43,8 +43,16 @@ StatusOr<ReducerOptions> ReducerOptions::FromEnvironment() {
                           IntegerFromEnv("HEARTH_BUCKET_BYTES", o.bucket_bytes, 4, kMax));
   HEARTH_ASSIGN_OR_RETURN(o.first_bucket_bytes, IntegerFromEnv("HEARTH_FIRST_BUCKET_BYTES",
                                                                o.first_bucket_bytes, 4, kMax));
-  HEARTH_ASSIGN_OR_RETURN(int64_t overlap, IntegerFromEnv("HEARTH_OVERLAP", 1, 0, 1));
-  o.overlap = overlap == 1;
+  if (const char* overlap = std::getenv("HEARTH_OVERLAP"); overlap && *overlap) {
+    const std::string_view mode(overlap);
+    if (mode != "auto" && mode != "1" && mode != "0" && mode != "fused")
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "HEARTH_OVERLAP=\"%s\": expected \"auto\", \"1\", \"0\" or \"fused\"", overlap));
+    o.schedule = mode == "1"       ? Schedule::kOverlap
+                 : mode == "0"     ? Schedule::kAfterBackward
+                 : mode == "fused" ? Schedule::kFused
+                                   : Schedule::kAuto;
+  }
   if (const char* progress = std::getenv("HEARTH_PROGRESS"); progress && *progress) {
     const std::string_view mode(progress);
     if (mode != "auto" && mode != "thread" && mode != "hooks")
@@ -108,11 +116,18 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   requests_.resize(buckets_.size());
   hook_ = [this](int param) { OnReady(param); };
   Begin();
+  using Schedule = ReducerOptions::Schedule;
   if (options_.progress == ReducerOptions::Progress::kAuto)
     options_.progress =
         CpusAvailable() > 1 ? ReducerOptions::Progress::kThread : ReducerOptions::Progress::kHooks;
-  if (options_.overlap && options_.progress == ReducerOptions::Progress::kThread &&
-      comm_.size() > 1)
+  if (options_.schedule == Schedule::kAuto) {
+    const bool one_host = comm_.local_size() == comm_.size();
+    options_.schedule = one_host && options_.progress == ReducerOptions::Progress::kHooks
+                            ? Schedule::kFused
+                            : Schedule::kOverlap;
+  }
+  if (options_.schedule == Schedule::kOverlap &&
+      options_.progress == ReducerOptions::Progress::kThread && comm_.size() > 1)
     progress_thread_ = std::thread([this] { ProgressLoop(); });
 }
 
@@ -149,7 +164,7 @@ void GradientReducer::Begin() {
 void GradientReducer::OnReady(int param) {
   std::unique_lock lock(mu_);
   --pending_in_bucket_[bucket_of_param_[param]];
-  if (!options_.overlap || comm_.size() == 1) return;
+  if (options_.schedule != ReducerOptions::Schedule::kOverlap || comm_.size() == 1) return;
   const int launched = next_to_launch_;
   LaunchReadyBuckets();
   if (!progress_thread_.joinable()) {
@@ -193,6 +208,14 @@ void GradientReducer::Progress() {
 
 Status GradientReducer::Finish() {
   if (comm_.size() == 1) return absl::OkStatus();
+  const float inverse = 1.0f / static_cast<float>(comm_.size());
+  if (options_.schedule == ReducerOptions::Schedule::kFused) {
+    const std::span<float> all(
+        grads_, buckets_.empty() ? 0 : buckets_.front().offset + buckets_.front().numel);
+    HEARTH_RETURN_IF_ERROR(comm_.AllReduce(all, ReduceOp::kSum, "allreduce gradients"));
+    if (!options_.prescaled) Scale(all, inverse);
+    return absl::OkStatus();
+  }
   {
     // From here on only this thread talks to MPI about the buckets.
     std::lock_guard lock(mu_);
@@ -203,7 +226,6 @@ Status GradientReducer::Finish() {
     LaunchReadyBuckets();
   }
   HEARTH_RETURN_IF_ERROR(error_);
-  const float inverse = 1.0f / static_cast<float>(comm_.size());
   for (size_t b = 0; b < buckets_.size(); ++b) {
     HEARTH_RETURN_IF_ERROR(comm_.Wait(requests_[b]));
     if (!options_.prescaled)

@@ -187,9 +187,11 @@ std::vector<NamedTensor> VariedParameters() {
 TEST(GradientReducerTest, LocalStepLeavesGradientsUnchanged) {
   std::unique_ptr<Communicator> comm = MakeLocalCommunicator();
   ParameterSet params(VariedParameters());
-  for (bool overlap : {true, false}) {
+  using Schedule = ReducerOptions::Schedule;
+  for (Schedule schedule :
+       {Schedule::kAuto, Schedule::kOverlap, Schedule::kAfterBackward, Schedule::kFused}) {
     ReducerOptions options = Caps(4, 8);
-    options.overlap = overlap;
+    options.schedule = schedule;
     GradientReducer reducer(params, *comm, options);
     std::vector<int64_t> sizes;
     for (int i = 0; i < params.size(); ++i) sizes.push_back(params.param(i).numel());
@@ -207,7 +209,7 @@ TEST(GradientReducerTest, LocalStepLeavesGradientsUnchanged) {
       const std::vector<float> after = params.flat_grads().ToVector();
       ASSERT_EQ(after.size(), before.size());
       EXPECT_EQ(std::memcmp(after.data(), before.data(), after.size() * sizeof(float)), 0)
-          << "overlap " << overlap << " step " << step;
+          << "schedule " << static_cast<int>(schedule) << " step " << step;
     }
   }
 }
@@ -266,7 +268,7 @@ TEST(ReducerOptionsTest, FromEnvironment) {
     ASSERT_TRUE(options.ok()) << options.status();
     EXPECT_EQ(options->bucket_bytes, ReducerOptions{}.bucket_bytes);
     EXPECT_EQ(options->first_bucket_bytes, ReducerOptions{}.first_bucket_bytes);
-    EXPECT_EQ(options->overlap, ReducerOptions{}.overlap);
+    EXPECT_EQ(options->schedule, ReducerOptions::Schedule::kAuto);
   }
   {
     ScopedEnv a("HEARTH_BUCKET_BYTES", "4096"), b("HEARTH_FIRST_BUCKET_BYTES", "64"),
@@ -275,7 +277,16 @@ TEST(ReducerOptionsTest, FromEnvironment) {
     ASSERT_TRUE(options.ok()) << options.status();
     EXPECT_EQ(options->bucket_bytes, 4096);
     EXPECT_EQ(options->first_bucket_bytes, 64);
-    EXPECT_FALSE(options->overlap);
+    EXPECT_EQ(options->schedule, ReducerOptions::Schedule::kAfterBackward);
+  }
+  for (const auto& [text, schedule] : std::vector<std::pair<const char*, ReducerOptions::Schedule>>{
+           {"1", ReducerOptions::Schedule::kOverlap},
+           {"fused", ReducerOptions::Schedule::kFused},
+           {"auto", ReducerOptions::Schedule::kAuto}}) {
+    ScopedEnv c("HEARTH_OVERLAP", text);
+    StatusOr<ReducerOptions> options = ReducerOptions::FromEnvironment();
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->schedule, schedule) << text;
   }
   for (const char* name : {"HEARTH_BUCKET_BYTES", "HEARTH_FIRST_BUCKET_BYTES", "HEARTH_OVERLAP"}) {
     for (const char* bad : {"abc", "-5", "0", "2.5", "1e3x"}) {

@@ -91,7 +91,7 @@ struct Config {
   std::string name;
   int64_t first_bucket_bytes;
   int64_t bucket_bytes;
-  bool overlap;
+  ReducerOptions::Schedule schedule;
   HookOrder order = HookOrder::kReverse;
 };
 
@@ -102,7 +102,7 @@ void RunSteps(const Config& config, int steps) {
   ReducerOptions options;
   options.first_bucket_bytes = config.first_bucket_bytes;
   options.bucket_bytes = config.bucket_bytes;
-  options.overlap = config.overlap;
+  options.schedule = config.schedule;
   GradientReducer reducer(params, comm, options);
   const int n = params.size();
   Generator rng(1000 + comm.rank());
@@ -138,9 +138,10 @@ int BucketCount(const Config& config) {
 }
 
 // Caps of one float: every parameter is a bucket of its own.
-const Config kTiny = {"tiny buckets", 4, 4, true};
-const Config kMedium = {"medium buckets", 2 << 10, 8 << 10, true};
-const Config kOneBucket = {"one bucket", 1 << 30, 1 << 30, true};
+constexpr ReducerOptions::Schedule kOverlap = ReducerOptions::Schedule::kOverlap;
+const Config kTiny = {"tiny buckets", 4, 4, kOverlap};
+const Config kMedium = {"medium buckets", 2 << 10, 8 << 10, kOverlap};
+const Config kOneBucket = {"one bucket", 1 << 30, 1 << 30, kOverlap};
 
 TEST(MpiGradientReducerTest, BucketLayouts) {
   EXPECT_EQ(VariedModel().size(), 20);
@@ -150,7 +151,7 @@ TEST(MpiGradientReducerTest, BucketLayouts) {
   EXPECT_LT(medium, 20);
   EXPECT_EQ(BucketCount(kOneBucket), 1);
   EXPECT_EQ(BucketCount({"defaults", ReducerOptions{}.first_bucket_bytes,
-                         ReducerOptions{}.bucket_bytes, true}),
+                         ReducerOptions{}.bucket_bytes, kOverlap}),
             1);
 }
 
@@ -177,7 +178,7 @@ TEST(MpiGradientReducerTest, TinyBucketsOverlapped) {
 
 TEST(MpiGradientReducerTest, TinyBucketsNotOverlapped) {
   Config config = kTiny;
-  config.overlap = false;
+  config.schedule = ReducerOptions::Schedule::kAfterBackward;
   RunSteps(config, 3);
 }
 
@@ -187,7 +188,7 @@ TEST(MpiGradientReducerTest, MediumBucketsOverlapped) {
 
 TEST(MpiGradientReducerTest, MediumBucketsNotOverlapped) {
   Config config = kMedium;
-  config.overlap = false;
+  config.schedule = ReducerOptions::Schedule::kAfterBackward;
   RunSteps(config, 2);
 }
 
@@ -197,8 +198,29 @@ TEST(MpiGradientReducerTest, OneBucketOverlapped) {
 
 TEST(MpiGradientReducerTest, OneBucketNotOverlapped) {
   Config config = kOneBucket;
-  config.overlap = false;
+  config.schedule = ReducerOptions::Schedule::kAfterBackward;
   RunSteps(config, 2);
+}
+
+TEST(MpiGradientReducerTest, OneFusedAllreduceAfterBackward) {
+  Config config = kMedium;
+  config.schedule = ReducerOptions::Schedule::kFused;
+  RunSteps(config, 3);
+}
+
+TEST(MpiGradientReducerTest, TheAutomaticScheduleFusesOnlyOnOneHostWithProgressByHooks) {
+  ParameterSet params = VariedModel();
+  Communicator& comm = Comm();
+  ASSERT_EQ(comm.local_size(), comm.size()) << "the MPI tests run on one host";
+  using Progress = ReducerOptions::Progress;
+  for (Progress progress : {Progress::kHooks, Progress::kThread}) {
+    ReducerOptions options;
+    options.progress = progress;
+    GradientReducer reducer(params, comm, options);
+    EXPECT_EQ(reducer.options().schedule, progress == Progress::kHooks
+                                              ? ReducerOptions::Schedule::kFused
+                                              : ReducerOptions::Schedule::kOverlap);
+  }
 }
 
 TEST(MpiGradientReducerTest, HooksInADifferentOrderOnEveryRank) {

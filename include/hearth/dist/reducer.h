@@ -53,8 +53,17 @@ struct ReducerOptions {
   int64_t BucketBytesFor(int64_t total_bytes) const;
   // The first bucket (the last layers' gradients, ready first).
   int64_t first_bucket_bytes = 128 << 10;
-  // false: all buckets are reduced after backward (for measuring what overlap buys).
-  bool overlap = true;
+  // When the gradients are reduced:
+  //   kOverlap         each bucket's allreduce starts during backward, once its gradients are in;
+  //   kAfterBackward   the same buckets, started after backward (to measure what overlap buys);
+  //   kFused           one blocking allreduce of all the gradients after backward;
+  //   kAuto            kOverlap, except when every rank is on one host and progress falls to the
+  //                    hooks (each rank bound to one CPU): kFused. There the shared-memory copies
+  //                    are CPU work on the core that runs backward, so nothing can overlap;
+  //                    one blocking call, tuned by Open MPI for shared memory, needs no progress
+  //                    and measured as fast or 1-2% faster (bench/reducer_bench --step).
+  enum class Schedule { kAuto, kOverlap, kAfterBackward, kFused };
+  Schedule schedule = Schedule::kAuto;
   // What drives in-flight allreduces during backward. kAuto: the thread when this process may
   // run on more than one CPU, else the hooks. A rank bound to one core (mpirun --bind-to core)
   // would have its compute preempted by the thread's wake-ups thousands of times a second:
@@ -67,7 +76,8 @@ struct ReducerOptions {
   bool prescaled = false;
 
   // The defaults, overridden by HEARTH_BUCKET_BYTES, HEARTH_FIRST_BUCKET_BYTES (positive
-  // integers), HEARTH_OVERLAP (0 or 1) and HEARTH_PROGRESS ("auto", "thread" or "hooks").
+  // integers), HEARTH_OVERLAP ("auto", "1": kOverlap, "0": kAfterBackward, "fused") and
+  // HEARTH_PROGRESS ("auto", "thread" or "hooks").
   // InvalidArgument names a malformed variable.
   static StatusOr<ReducerOptions> FromEnvironment();
 };
@@ -92,6 +102,7 @@ class GradientReducer {
   GradientReducer& operator=(const GradientReducer&) = delete;
 
   const std::vector<Bucket>& buckets() const { return buckets_; }
+  // With kAuto schedule and progress resolved.
   const ReducerOptions& options() const { return options_; }
 
   // Starts a step: no gradient is ready yet.
