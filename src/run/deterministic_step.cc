@@ -73,6 +73,13 @@ class DeterministicStep final : public GradientStep {
     return result;
   }
 
+  std::string Describe() const override {
+    return absl::StrFormat(
+        "deterministic: %d micro-shards summed in a fixed tree, the same bits on any number of "
+        "workers",
+        shards_);
+  }
+
  private:
   StepContext c_;
   int shards_;

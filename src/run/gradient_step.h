@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "hearth/dist/communicator.h"
@@ -34,6 +35,8 @@ class GradientStep {
   // `batch` is this rank's block of global batch `step` (Batch::global_size examples in all).
   // `stop_requested` is this rank's wish to stop after the step; StepLoss says if any rank has one.
   virtual StatusOr<StepLoss> Run(const Batch& batch, int64_t step, bool stop_requested) = 0;
+  // How the gradients are averaged, for the start-of-run message ("1.0 MB in 5 buckets, ...").
+  virtual std::string Describe() const = 0;
 };
 
 struct StepContext {

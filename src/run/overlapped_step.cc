@@ -2,6 +2,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "hearth/autograd.h"
 #include "hearth/ops.h"
 #include "run/gradient_step.h"
@@ -82,6 +84,31 @@ class OverlappedStep final : public GradientStep {
     result.gradients_finite = dist::AllFinite(
         std::span(c_.params.flat_grads().data<float>(), c_.params.flat_grads().numel()));
     return result;
+  }
+
+  std::string Describe() const override {
+    using Schedule = dist::ReducerOptions::Schedule;
+    const dist::ReducerOptions& o = reducer_.options();
+    const double megabytes = static_cast<double>(c_.params.flat_grads().numel()) * 4 / 1e6;
+    std::string text;
+    if (o.schedule == Schedule::kFused) {
+      text = absl::StrFormat("one allreduce of %.1f MB after backward", megabytes);
+      if (c_.comm.local_size() == c_.comm.size())
+        absl::StrAppend(&text, " (one host, a core per worker: nothing to overlap)");
+    } else {
+      const size_t n = reducer_.buckets().size();
+      const char* progress =
+          o.progress == dist::ReducerOptions::Progress::kThread ? "a thread" : "the hooks";
+      text = absl::StrFormat("%.1f MB in %d bucket%s, ", megabytes, n, n == 1 ? "" : "s");
+      absl::StrAppend(&text,
+                      o.schedule == Schedule::kOverlap
+                          ? absl::StrCat("overlapped with backward (progress by ", progress, ")")
+                          : "reduced after backward");
+    }
+    if (accumulation_steps_ > 1)
+      absl::StrAppend(&text,
+                      absl::StrFormat(", accumulated over %d micro-steps", accumulation_steps_));
+    return text;
   }
 
  private:

@@ -171,9 +171,10 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
       {.total_steps = steps_per_epoch * epochs, .epochs = epochs, .start_step = pos.step});
   if (world > 1)
     progress.Message(absl::StrFormat(
-        "data parallel: %d workers, global batch %d (%d per worker), %d step%s per epoch", world,
-        spec.global_batch_size(), spec.global_batch_size() / world, steps_per_epoch,
-        steps_per_epoch == 1 ? "" : "s"));
+        "data parallel: %d workers, global batch %d (%d per worker), %d step%s per epoch; "
+        "gradients: %s",
+        world, spec.global_batch_size(), spec.global_batch_size() / world, steps_per_epoch,
+        steps_per_epoch == 1 ? "" : "s", gradient_step->Describe()));
   if (result.resumed) {
     progress.Message(absl::StrFormat("resuming %s at step %d (epoch %d, batch %d)", options.run_dir,
                                      pos.step, pos.epoch + 1, pos.batch_in_epoch));

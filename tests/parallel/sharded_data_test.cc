@@ -178,6 +178,8 @@ TEST_F(ShardedDataTest, EachWorkerHoldsOnlyItsShareOfTheTrainingExamples) {
                                          "examples resident for epoch 1",
                                          240 / ranks)))
         << r.out << r.err;
+    // The start-of-run message says how the gradients are averaged.
+    EXPECT_TRUE(Contains(r.out + r.err, "per epoch; gradients: ")) << r.out << r.err;
   }
   // One process reads the file whole and says nothing of the kind.
   const CommandResult single = Train("r1", ArrayJob(x, y, 1), 1, {});
