@@ -64,6 +64,13 @@ bool AwaitSessionEnd(pid_t session, absl::Duration timeout) {
   return true;
 }
 
+std::string BootId() {
+  std::ifstream file("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  file >> id;
+  return id;
+}
+
 void EndSession(pid_t session, absl::Duration grace) {
   if (AwaitSessionEnd(session, grace)) return;
   // Killed processes can still show for a moment; a second pass catches any the first raced.

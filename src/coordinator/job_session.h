@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -21,6 +22,10 @@ int SignalSession(pid_t session, int signal);
 
 // Waits up to `timeout` for `session` to have no live member; returns whether it emptied.
 bool AwaitSessionEnd(pid_t session, absl::Duration timeout);
+
+// This boot's id (/proc/sys/kernel/random/boot_id), or "" when unreadable. A session id saved
+// before a reboot names some unrelated process now: compare boot ids before signalling it.
+std::string BootId();
 
 // Waits up to `grace` for the members to finish on their own (a rank saving its checkpoint),
 // then SIGKILLs whatever is left.

@@ -27,7 +27,8 @@ bool Terminal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
 
-// The launcher's pid, which is also the session id of every local process of the attempt.
+// "<launcher pid> <boot id>": the pid is also the session id of every local process of the
+// attempt; the boot id tells whether it still means that (see BootId).
 std::string SessionFile(const std::string& attempt_dir) {
   return attempt_dir + "/session";
 }
@@ -81,7 +82,8 @@ Status Scheduler::Recover() {
     // What is left of the old workers would report to us as if nothing happened: stop it.
     std::ifstream session_file(SessionFile(AttemptDir(options_.data_dir, job.id(), attempt)));
     pid_t session = 0;
-    if (session_file >> session && SignalSession(session, SIGTERM) > 0)
+    std::string boot;
+    if (session_file >> session >> boot && boot == BootId() && SignalSession(session, SIGTERM) > 0)
       EndSession(session, absl::Seconds(5));
     if (job.state() == v1::RESTARTING) continue;  // relaunched by the loop
     if (job.restarts() < job.spec().max_restarts()) {
@@ -201,7 +203,7 @@ Status Scheduler::Launch(v1::Job job, int workers) {
   ::close(log_fd);
   if (null_fd >= 0) ::close(null_fd);
   if (pid < 0) return absl::InternalError("fork failed: cannot start the workers");
-  std::ofstream(SessionFile(dir)) << pid << "\n";
+  std::ofstream(SessionFile(dir)) << pid << " " << BootId() << "\n";
   {
     std::lock_guard lock(mu_);
     running_[job.id()].session = pid;

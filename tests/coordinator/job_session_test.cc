@@ -70,6 +70,12 @@ TEST(JobSessionTest, FindsMembersInOtherProcessGroupsAndEndsThem) {
   EXPECT_TRUE(SessionMembers(leader).empty()) << "the rank outlived EndSession";
 }
 
+TEST(JobSessionTest, TheBootIdIsReadableAndStable) {
+  const std::string id = BootId();
+  EXPECT_EQ(id.size(), 36u) << "a UUID: " << id;
+  EXPECT_EQ(BootId(), id);
+}
+
 TEST(JobSessionTest, NeverSignalsInitOrAnInvalidSession) {
   EXPECT_TRUE(SessionMembers(0).empty());
   EXPECT_TRUE(SessionMembers(1).empty());
