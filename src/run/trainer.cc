@@ -322,9 +322,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   }
   result.steps = pos.step;
   result.epochs = std::min<int64_t>(pos.epoch, epochs);
+  HEARTH_RETURN_IF_ERROR(settle());  // the last save is part of training: timed
   result.wall_seconds = run::WallSeconds() - start;
   result.examples_per_second = examples_seen / std::max(result.wall_seconds, 1e-9);
-  HEARTH_RETURN_IF_ERROR(settle());
   if (manager && manager->Best()) result.best_checkpoint = manager->PathOf(*manager->Best());
   if (data.test_size > 0) {
     HEARTH_ASSIGN_OR_RETURN(result.test_metrics, evaluate(data.test, data.test_size));
