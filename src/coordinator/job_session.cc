@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/time/clock.h"
+
 namespace hearth::coordinator {
 namespace {
 

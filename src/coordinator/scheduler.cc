@@ -161,7 +161,17 @@ void Scheduler::Loop() {
       }
       lock.lock();
     }
+    KillOverdueCancels();
     wake_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+void Scheduler::KillOverdueCancels() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, r] : running_) {
+    if (r.session <= 0 || r.kill_at > now) continue;
+    SignalSession(r.session, SIGKILL);  // the launcher's exit then ends the job (Reap)
+    r.kill_at = std::chrono::steady_clock::time_point::max();
   }
 }
 
@@ -287,16 +297,14 @@ StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
   // The workers' next progress ack says stop. SIGUSR1 reaches the ones between reports: mpirun
   // forwards it to every rank, on every machine, and they stop together after the same step,
   // rank 0 saving a checkpoint (a SIGTERM would make mpirun end the ranks instead).
+  // Whatever is left 10 s later is killed by the loop (KillOverdueCancels).
   ::kill(session, SIGUSR1);
-  std::thread([this, job_id, session] {
-    std::this_thread::sleep_for(std::chrono::seconds(10));
-    {
-      std::lock_guard lock(mu_);
-      auto it = running_.find(job_id);
-      if (it == running_.end() || it->second.session != session) return;
-    }
-    SignalSession(session, SIGKILL);
-  }).detach();
+  {
+    std::lock_guard lock(mu_);
+    auto it = running_.find(job_id);
+    if (it != running_.end() && it->second.session == session)
+      it->second.kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  }
   return job;
 }
 

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -68,7 +69,11 @@ class Scheduler {
     int attempt = 0;
     bool cancel = false;
     bool result = false;
+    // After a cancel: when the loop SIGKILLs what is left of the session.
+    std::chrono::steady_clock::time_point kill_at = std::chrono::steady_clock::time_point::max();
   };
+  // SIGKILLs the sessions of cancelled jobs whose grace period is over. With mu_ held.
+  void KillOverdueCancels();
   void Loop();
   Status Launch(v1::Job job, int workers);
   void Reap(std::string job_id, pid_t pid);

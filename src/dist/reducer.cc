@@ -70,6 +70,10 @@ int64_t ReducerOptions::BucketBytesFor(int64_t total_bytes) const {
   return std::clamp<int64_t>(total_bytes / kAutoBuckets, kMinAutoBucketBytes, kMaxAutoBucketBytes);
 }
 
+bool NothingToOverlap(const Communicator& comm, ReducerOptions::Progress progress) {
+  return comm.local_size() == comm.size() && progress == ReducerOptions::Progress::kHooks;
+}
+
 std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes,
                                   const ReducerOptions& options) {
   std::vector<Bucket> buckets;
@@ -120,12 +124,9 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   if (options_.progress == ReducerOptions::Progress::kAuto)
     options_.progress =
         CpusAvailable() > 1 ? ReducerOptions::Progress::kThread : ReducerOptions::Progress::kHooks;
-  if (options_.schedule == Schedule::kAuto) {
-    const bool one_host = comm_.local_size() == comm_.size();
-    options_.schedule = one_host && options_.progress == ReducerOptions::Progress::kHooks
-                            ? Schedule::kFused
-                            : Schedule::kOverlap;
-  }
+  if (options_.schedule == Schedule::kAuto)
+    options_.schedule =
+        NothingToOverlap(comm_, options_.progress) ? Schedule::kFused : Schedule::kOverlap;
   if (options_.schedule == Schedule::kOverlap &&
       options_.progress == ReducerOptions::Progress::kThread && comm_.size() > 1)
     progress_thread_ = std::thread([this] { ProgressLoop(); });

@@ -93,7 +93,7 @@ class OverlappedStep final : public GradientStep {
     std::string text;
     if (o.schedule == Schedule::kFused) {
       text = absl::StrFormat("one allreduce of %.1f MB after backward", megabytes);
-      if (c_.comm.local_size() == c_.comm.size())
+      if (dist::NothingToOverlap(c_.comm, o.progress))
         absl::StrAppend(&text, " (one host, a core per worker: nothing to overlap)");
     } else {
       const size_t n = reducer_.buckets().size();

@@ -132,6 +132,27 @@ TEST_F(CoordinatorTest, CancelStopsTheWholeJob) {
   EXPECT_TRUE(Contains(r.err, "FAILED_PRECONDITION")) << r.err;
 }
 
+TEST_F(CoordinatorTest, CancelKillsWorkersThatDoNotStopWithinTheGracePeriod) {
+  auto hearthd = Start();
+  const std::string job = Submit(*hearthd, Job("frozen", 100000), 2);
+  WaitFor(*hearthd, job, [](const Json& s) { return NumberOf(s["step"]) > 0; });
+  // Frozen workers neither read their progress acks nor act on SIGUSR1.
+  const std::string data = dir_.file("data");
+  for (int rank : {0, 1}) {
+    const pid_t pid = WorkerPid(data, job, rank);
+    ASSERT_GT(pid, 0) << "rank " << rank << " not found";  // kill(-1) would stop everything
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  }
+  const auto start = Clock::now();
+  ASSERT_EQ(hearthd->Hearth({"cancel", job}).exit_code, 0);
+  const Json s = WaitFor(*hearthd, job, Ended, 40);
+  EXPECT_EQ(s["state"].string, "CANCELLED");
+  EXPECT_GE(std::chrono::duration<double>(Clock::now() - start).count(), 9.0)
+      << "the workers were killed before their grace period";
+  EXPECT_EQ(WorkerPid(data, job, 0), -1) << "a frozen worker survived the cancel";
+  EXPECT_EQ(WorkerPid(data, job, 1), -1) << "a frozen worker survived the cancel";
+}
+
 TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
   auto hearthd = Start();
   const std::string job = Submit(*hearthd, Job("restart", 60, R"("max_restarts": 1,)"), 2);

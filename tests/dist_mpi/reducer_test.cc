@@ -213,6 +213,8 @@ TEST(MpiGradientReducerTest, TheAutomaticScheduleFusesOnlyOnOneHostWithProgressB
   Communicator& comm = Comm();
   ASSERT_EQ(comm.local_size(), comm.size()) << "the MPI tests run on one host";
   using Progress = ReducerOptions::Progress;
+  EXPECT_TRUE(NothingToOverlap(comm, Progress::kHooks));
+  EXPECT_FALSE(NothingToOverlap(comm, Progress::kThread));
   for (Progress progress : {Progress::kHooks, Progress::kThread}) {
     ReducerOptions options;
     options.progress = progress;

@@ -82,6 +82,11 @@ struct ReducerOptions {
   static StatusOr<ReducerOptions> FromEnvironment();
 };
 
+// True when every rank is on one host and in-flight allreduces are progressed by the hooks (each
+// rank has one CPU): the shared-memory copies would then run on the core that computes backward,
+// so overlap cannot help. Schedule::kAuto fuses the gradients into one allreduce in that case.
+bool NothingToOverlap(const Communicator& comm, ReducerOptions::Progress progress);
+
 struct Bucket {
   int first_param = 0;  // lowest parameter index in the bucket
   int last_param = 0;   // highest (its gradient is ready first)
