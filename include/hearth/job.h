@@ -110,9 +110,12 @@ struct ArraySourceInfo {
 // InvalidArgument for a CSV source (or one whose format cannot be inferred).
 StatusOr<ArraySourceInfo> InspectArraySource(const v1::JobSpec& spec, const v1::DataSource& source);
 // Records `rows` (ascending, without repeats) of an IDX or NPY source, read as ReadIdxRows and
-// ReadNpyRows do: a plain file is read only where those records are. InvalidArgument for CSV.
+// ReadNpyRows do: a plain file is read only around those records. The features go into
+// `reuse_features` when it can hold them and nothing else does (ArrayReadOptions).
+// InvalidArgument for CSV.
 StatusOr<Dataset> ReadDataSourceRows(const v1::JobSpec& spec, const v1::DataSource& source,
-                                     std::span<const int64_t> rows);
+                                     std::span<const int64_t> rows,
+                                     std::shared_ptr<Storage> reuse_features = nullptr);
 // The preprocessing pipeline of data.preprocessing, unfitted.
 StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec);
 // The per-example shape of a dataset: its features' shape without the first axis.

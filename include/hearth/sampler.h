@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -166,8 +167,11 @@ class DataLoader {
   // aborts (HEARTH_CHECK) on a batch with an example that is not resident: the caller asks
   // ExamplesOf() which ones it needs.
   Status SetResidentRows(std::vector<int64_t> examples, Tensor features, Tensor labels);
-  // Frees the resident rows of a partial loader (e.g. before reading the next epoch's).
-  void ReleaseRows();
+  // Lets go of the resident rows of a partial loader (e.g. before reading the next epoch's) and
+  // returns the features' memory for the next rows to be read into (ArrayReadOptions::
+  // reuse_features), when nothing else refers to it any more. Null otherwise, or when the loader
+  // is not partial.
+  std::shared_ptr<Storage> ReleaseRows();
   // Examples held: all of them unless the loader is partial.
   int64_t resident_rows() const { return features_.defined() ? features_.dim(0) : 0; }
 

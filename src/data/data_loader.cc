@@ -135,12 +135,15 @@ Status DataLoader::SetResidentRows(std::vector<int64_t> examples, Tensor feature
   return absl::OkStatus();
 }
 
-void DataLoader::ReleaseRows() {
-  if (!partial_) return;
+std::shared_ptr<Storage> DataLoader::ReleaseRows() {
+  if (!partial_) return nullptr;
+  std::shared_ptr<Storage> memory = features_.defined() ? features_.storage() : nullptr;
   resident_.clear();
   resident_.shrink_to_fit();
   features_ = Tensor();
   labels_ = Tensor();
+  // Anyone else's handle or view keeps a count on the memory: then it must not be overwritten.
+  return memory.use_count() == 1 ? std::move(memory) : nullptr;
 }
 
 bool DataLoader::Next(Batch* batch) {

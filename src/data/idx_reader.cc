@@ -119,8 +119,9 @@ StatusOr<Tensor> ReadIdxRows(const std::string& path, DType dtype, std::span<con
 
 namespace {
 
-// ReadIdxDataset and ReadIdxDatasetRows: `read` reads the wanted records of an array, and
-// `check_labels` checks class labels read that way against num_classes.
+// ReadIdxDataset and ReadIdxDatasetRows: `read` reads the wanted records of an array (into the
+// memory it is given, when it can), and `check_labels` checks class labels read that way against
+// num_classes.
 template <typename Read, typename CheckLabels>
 StatusOr<Dataset> ReadImagesAndLabels(const std::string& images_path,
                                       const std::string& labels_path,
@@ -137,12 +138,12 @@ StatusOr<Dataset> ReadImagesAndLabels(const std::string& images_path,
     }
     const DType label_dtype =
         options.label_kind == LabelKind::kClassification ? DType::kInt64 : DType::kFloat32;
-    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels, label_dtype));
+    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels, label_dtype, nullptr));
     if (options.label_kind == LabelKind::kClassification && options.num_classes > 0) {
       HEARTH_RETURN_IF_ERROR(check_labels(dataset.labels));
     }
   }
-  HEARTH_ASSIGN_OR_RETURN(dataset.features, read(images, DType::kFloat32));
+  HEARTH_ASSIGN_OR_RETURN(dataset.features, read(images, DType::kFloat32, options.reuse_features));
   return dataset;
 }
 
@@ -152,7 +153,7 @@ StatusOr<Dataset> ReadIdxDataset(const std::string& images_path, const std::stri
                                  const ArrayReadOptions& options) {
   return ReadImagesAndLabels(
       images_path, labels_path, options,
-      [&](const data_internal::RawArray& array, DType dtype) {
+      [&](const data_internal::RawArray& array, DType dtype, const std::shared_ptr<Storage>&) {
         return data_internal::ReadRawArray(array, dtype, options.rows);
       },
       [&](const Tensor& labels) {
@@ -169,8 +170,8 @@ StatusOr<Dataset> ReadIdxDatasetRows(const std::string& images_path, const std::
   }
   return ReadImagesAndLabels(
       images_path, labels_path, options,
-      [&](const data_internal::RawArray& array, DType dtype) {
-        return data_internal::ReadRawArrayRows(array, dtype, rows);
+      [&](const data_internal::RawArray& array, DType dtype, std::shared_ptr<Storage> into) {
+        return data_internal::ReadRawArrayRows(array, dtype, rows, {.into = std::move(into)});
       },
       [&](const Tensor& labels) {
         return CheckLabelRange(labels, options.num_classes, labels_path, rows);

@@ -150,8 +150,9 @@ StatusOr<NpyInfo> ReadRowArrayInfo(const std::string& path, bool whole) {
   return info;
 }
 
-// ReadNpyDataset and ReadNpyDatasetRows: `read(path, dtype)` reads the wanted rows of a file, and
-// `check_labels` checks class labels read that way against num_classes.
+// ReadNpyDataset and ReadNpyDatasetRows: `read(path, dtype, into)` reads the wanted rows of a file
+// (into `into` when it can), and `check_labels` checks class labels read that way against
+// num_classes.
 template <typename Read, typename CheckLabels>
 StatusOr<Dataset> ReadFeaturesAndLabels(const std::string& features_path,
                                         const std::string& labels_path,
@@ -173,7 +174,7 @@ StatusOr<Dataset> ReadFeaturesAndLabels(const std::string& features_path,
     }
     const DType label_dtype =
         options.label_kind == LabelKind::kClassification ? DType::kInt64 : DType::kFloat32;
-    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels_path, label_dtype));
+    HEARTH_ASSIGN_OR_RETURN(dataset.labels, read(labels_path, label_dtype, nullptr));
     if (options.label_kind == LabelKind::kClassification) {
       if (dataset.labels.rank() != 1) {
         return absl::InvalidArgumentError(absl::StrCat(labels_path,
@@ -183,7 +184,8 @@ StatusOr<Dataset> ReadFeaturesAndLabels(const std::string& features_path,
       if (options.num_classes > 0) HEARTH_RETURN_IF_ERROR(check_labels(dataset.labels));
     }
   }
-  HEARTH_ASSIGN_OR_RETURN(dataset.features, read(features_path, DType::kFloat32));
+  HEARTH_ASSIGN_OR_RETURN(dataset.features,
+                          read(features_path, DType::kFloat32, options.reuse_features));
   return dataset;
 }
 
@@ -198,17 +200,29 @@ StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype, RowRange rows) {
   return out;
 }
 
-StatusOr<Tensor> ReadNpyRows(const std::string& path, DType dtype, std::span<const int64_t> rows) {
+namespace {
+
+// ReadNpyRows, writing into `into` when ReadRawArrayRows can.
+StatusOr<Tensor> ReadNpyRowsInto(const std::string& path, DType dtype,
+                                 std::span<const int64_t> rows, std::shared_ptr<Storage> into) {
   HEARTH_ASSIGN_OR_RETURN(NpyInfo info, ReadRowArrayInfo(path, /*whole=*/false));
   HEARTH_ASSIGN_OR_RETURN(data_internal::RawArray array, LayoutOf(path, info));
-  return data_internal::ReadRawArrayRows(array, dtype, rows);
+  return data_internal::ReadRawArrayRows(array, dtype, rows, {.into = std::move(into)});
+}
+
+}  // namespace
+
+StatusOr<Tensor> ReadNpyRows(const std::string& path, DType dtype, std::span<const int64_t> rows) {
+  return ReadNpyRowsInto(path, dtype, rows, nullptr);
 }
 
 StatusOr<Dataset> ReadNpyDataset(const std::string& features_path, const std::string& labels_path,
                                  const ArrayReadOptions& options) {
   return ReadFeaturesAndLabels(
       features_path, labels_path, options,
-      [&](const std::string& path, DType dtype) { return ReadNpy(path, dtype, options.rows); },
+      [&](const std::string& path, DType dtype, const std::shared_ptr<Storage>&) {
+        return ReadNpy(path, dtype, options.rows);
+      },
       [&](const Tensor& labels) {
         return CheckLabelRange(labels, options.num_classes, labels_path, options.rows.begin);
       });
@@ -223,7 +237,9 @@ StatusOr<Dataset> ReadNpyDatasetRows(const std::string& features_path,
   }
   return ReadFeaturesAndLabels(
       features_path, labels_path, options,
-      [&](const std::string& path, DType dtype) { return ReadNpyRows(path, dtype, rows); },
+      [&](const std::string& path, DType dtype, std::shared_ptr<Storage> into) {
+        return ReadNpyRowsInto(path, dtype, rows, std::move(into));
+      },
       [&](const Tensor& labels) {
         return CheckLabelRange(labels, options.num_classes, labels_path, rows);
       });

@@ -110,11 +110,13 @@ StatusOr<ArraySourceInfo> InspectArraySource(const v1::JobSpec& spec,
 }
 
 StatusOr<Dataset> ReadDataSourceRows(const v1::JobSpec& spec, const v1::DataSource& source,
-                                     std::span<const int64_t> rows) {
+                                     std::span<const int64_t> rows,
+                                     std::shared_ptr<Storage> reuse_features) {
   const v1::DataFormat format = ResolveFormat(source);
   if (format != v1::IDX && format != v1::NPY) return NotAnArraySource(source);
   ArrayReadOptions options;
   options.label_kind = LabelKindFor(spec.task());
+  options.reuse_features = std::move(reuse_features);
   const std::string labels = LabelsPathFor(spec, source);
   if (format == v1::IDX) return ReadIdxDatasetRows(source.path(), labels, rows, options);
   return ReadNpyDatasetRows(source.path(), labels, rows, options);

@@ -94,10 +94,12 @@ TrainingShards::TrainingShards(const v1::JobSpec& spec, std::vector<int64_t> rec
 
 StatusOr<int64_t> TrainingShards::LoadEpoch(int64_t epoch, int64_t first_step,
                                             DataLoader& loader) const {
-  loader.ReleaseRows();  // the previous epoch's rows are not needed any more
+  // The previous epoch's rows are not needed any more: their memory takes this epoch's.
+  std::shared_ptr<Storage> memory = loader.ReleaseRows();
   std::vector<int64_t> examples = loader.ExamplesOf(epoch, first_step);
   HEARTH_ASSIGN_OR_RETURN(
-      Dataset rows, ReadDataSourceRows(spec_, spec_.data().train(), RecordsOf(records_, examples)));
+      Dataset rows, ReadDataSourceRows(spec_, spec_.data().train(), RecordsOf(records_, examples),
+                                       std::move(memory)));
   HEARTH_ASSIGN_OR_RETURN(Tensor features,
                           PrepareFeatures(rows.features, preprocess_, example_shape_, "data.train",
                                           FeatureOwnership::kOurs));

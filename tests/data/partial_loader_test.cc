@@ -102,8 +102,21 @@ TEST(PartialLoaderTest, ResumingMidEpochNeedsOnlyTheRemainingBatchesRows) {
     ASSERT_TRUE(partial.Next(&b));
     ExpectSameBatch(b, a);
   }
-  partial.ReleaseRows();
+  // Releasing hands back the rows' memory for the next epoch's: no batch still refers to it.
+  const std::shared_ptr<Storage> memory = partial.ReleaseRows();
   EXPECT_EQ(partial.resident_rows(), 0);
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory.use_count(), 1);
+  EXPECT_EQ(full.ReleaseRows(), nullptr);  // a loader of the whole set holds no rows of its own
+}
+
+TEST(PartialLoaderTest, RowsStillSeenElsewhereAreNotHandedBackForReuse) {
+  const Dataset data = NumberedDataset();
+  DataLoader loader = *DataLoader::CreatePartial(MakeSampler(), kBatch);
+  const std::vector<int64_t> rows = {1, 3};
+  const Tensor features = *GatherRows(data.features, rows);
+  ASSERT_TRUE(loader.SetResidentRows({1, 3}, features, Tensor()).ok());
+  EXPECT_EQ(loader.ReleaseRows(), nullptr);  // `features` still shows them
 }
 
 TEST(PartialLoaderTest, ResidentRowsAreChecked) {

@@ -2,6 +2,7 @@
 // their dataset versions): the values, what is read from disk, gzip, and the errors.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -92,24 +93,93 @@ TEST_F(RowReaderTest, IdxRowsAreTheListedRecordsInOrder) {
   EXPECT_EQ(none->shape(), (Shape{0, 2, 3}));
 }
 
-TEST_F(RowReaderTest, ReadsOnlyTheWantedRecordsOnePositionedReadPerRun) {
-  auto info = ReadIdxInfo(images_);
-  ASSERT_TRUE(info.ok()) << info.status();
+data_internal::RawArray ImagesArray(const std::string& path) {
+  auto info = ReadIdxInfo(path);
+  EXPECT_TRUE(info.ok()) << info.status();
   EXPECT_FALSE(info->gzip);
   data_internal::RawArray array;
-  array.path = images_;
+  array.path = path;
   array.type_name = "uint8";
   array.type = data_internal::ElemType::kUint8;
   array.big_endian = true;
   array.dims = info->dims;
   array.data_offset = info->header_bytes;
+  return array;
+}
+
+TEST_F(RowReaderTest, WithoutHolesReadsOnlyTheWantedRecordsOnePositionedReadPerRun) {
   data_internal::RowReadStats stats;
   const std::vector<int64_t> rows = {1, 2, 5, 8, 9};
-  auto some = data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, &stats);
+  auto some = data_internal::ReadRawArrayRows(ImagesArray(images_), DType::kFloat32, rows,
+                                              {.max_hole_bytes = 0}, &stats);
   ASSERT_TRUE(some.ok()) << some.status();
-  EXPECT_EQ(stats.runs, 3);           // {1, 2}, {5}, {8, 9}
+  EXPECT_EQ(stats.reads, 3);          // {1, 2}, {5}, {8, 9}
   EXPECT_EQ(stats.bytes, 5 * 2 * 3);  // five records of six bytes, nothing else
   ExpectSameValues(*some, Expected(*ReadIdx(images_), rows));
+}
+
+TEST_F(RowReaderTest, NearbyRecordsAreReadTogetherWithTheGapsUpToTheHoleLimit) {
+  const std::vector<int64_t> rows = {1, 2, 5, 8, 9};  // gaps of two records (12 bytes) each
+  const Tensor expected = Expected(*ReadIdx(images_), rows);
+
+  data_internal::RowReadStats by_default;
+  auto some =
+      data_internal::ReadRawArrayRows(ImagesArray(images_), DType::kFloat32, rows, {}, &by_default);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_EQ(by_default.reads, 1);          // records 1..9 in one read
+  EXPECT_EQ(by_default.bytes, 9 * 2 * 3);  // the two gaps included
+  ExpectSameValues(*some, expected);
+
+  data_internal::RowReadStats at_limit;
+  some = data_internal::ReadRawArrayRows(ImagesArray(images_), DType::kFloat32, rows,
+                                         {.max_hole_bytes = 12}, &at_limit);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_EQ(at_limit.reads, 1);
+  ExpectSameValues(*some, expected);
+
+  data_internal::RowReadStats below_limit;
+  some = data_internal::ReadRawArrayRows(ImagesArray(images_), DType::kFloat32, rows,
+                                         {.max_hole_bytes = 11}, &below_limit);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_EQ(below_limit.reads, 3);
+  EXPECT_EQ(below_limit.bytes, 5 * 2 * 3);
+  ExpectSameValues(*some, expected);
+}
+
+TEST_F(RowReaderTest, ReadsWithHolesStayWithinTheOneMegabyteBuffer) {
+  // Every other record of 3000 records of 1000 bytes: 3 MB spanned, so at least three reads,
+  // none longer than 1 MiB, and the values of every record right across their boundaries.
+  const std::string big = dir_.File("big-idx3-ubyte");
+  data_testing::WriteFile(big, Uint8Idx(3000, 10, 100));
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < 3000; r += 2) rows.push_back(r);
+  data_internal::RowReadStats stats;
+  auto some = data_internal::ReadRawArrayRows(ImagesArray(big), DType::kFloat32, rows, {}, &stats);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_GE(stats.reads, 3);
+  EXPECT_LE(stats.reads, 4);
+  EXPECT_LE(stats.bytes, 2999 * 1000);  // the records from the first wanted to the last wanted
+  ExpectSameValues(*some, Expected(*ReadIdx(big), rows));
+}
+
+TEST_F(RowReaderTest, ResultIsWrittenIntoHandedOverMemoryWhenLargeEnough) {
+  const std::vector<int64_t> rows = {1, 2, 5};
+  const Tensor expected = Expected(*ReadIdx(images_), rows);
+  const auto array = ImagesArray(images_);
+
+  auto memory = std::make_shared<Storage>(3 * 6 * 4 + 100);  // larger than needed
+  const void* address = memory->data();
+  auto into =
+      data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, {.into = std::move(memory)});
+  ASSERT_TRUE(into.ok()) << into.status();
+  EXPECT_EQ(into->storage()->data(), address);
+  ExpectSameValues(*into, expected);
+
+  auto small = std::make_shared<Storage>(3 * 6 * 4 - 4);
+  auto fresh = data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, {.into = small});
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_NE(fresh->storage(), small);
+  ExpectSameValues(*fresh, expected);
 }
 
 TEST_F(RowReaderTest, LongRunsAreConvertedChunkByChunk) {
@@ -215,10 +285,19 @@ TEST(NpyRowReaderTest, RowsOfFeaturesAndLabels) {
   array.dims = info->shape;
   array.data_offset = info->data_offset;
   data_internal::RowReadStats stats;
-  auto direct = data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, &stats);
+  auto direct =
+      data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, {.max_hole_bytes = 0}, &stats);
   ASSERT_TRUE(direct.ok()) << direct.status();
-  EXPECT_EQ(stats.runs, 3);
+  EXPECT_EQ(stats.reads, 3);
   EXPECT_EQ(stats.bytes, 5 * 3 * 4);
+  ExpectSameValues(*direct, some->features);
+
+  // With the default hole limit, rows 2 and 6 (three rows, 36 bytes apart) are read together.
+  data_internal::RowReadStats coalesced;
+  direct = data_internal::ReadRawArrayRows(array, DType::kFloat32, rows, {}, &coalesced);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_EQ(coalesced.reads, 1);
+  EXPECT_EQ(coalesced.bytes, 12 * 3 * 4);
   ExpectSameValues(*direct, some->features);
 
   auto labels = ReadNpyRows(y, DType::kInt64, std::vector<int64_t>{3, 7});

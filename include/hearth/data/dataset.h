@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ struct ArrayReadOptions {
   LabelKind label_kind = LabelKind::kClassification;
   // When > 0, every classification label must lie in [0, num_classes).
   int64_t num_classes = 0;
+  // Memory handed over to the readers of a list of records (ReadIdxDatasetRows,
+  // ReadNpyDatasetRows), which write the features into it instead of a new allocation when it is
+  // large enough. Nothing else may use it any more: a distributed job passes the last epoch's
+  // rows, as DataLoader::ReleaseRows returns them, for the next epoch's.
+  std::shared_ptr<Storage> reuse_features = nullptr;
 };
 
 // INVALID_ARGUMENT naming `source` and the first record whose int64 label is outside

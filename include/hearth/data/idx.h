@@ -42,10 +42,10 @@ StatusOr<Tensor> ReadIdx(const std::string& path, DType dtype = DType::kFloat32,
                          RowRange rows = {});
 
 // Records `rows` of the file, which must be ascending without repeats, in that order: a tensor
-// [rows.size(), dims[1:]...] converted as ReadIdx does. A plain file is read with one positioned
-// read per run of consecutive records and nothing else (a rank of a distributed job reads only the
-// records it uses); a gzip file cannot seek and is decompressed from its start to the last record
-// wanted. Errors name the file and the record.
+// [rows.size(), dims[1:]...] converted as ReadIdx does. A plain file is read around those records
+// only: one positioned read per group of records at most 8 KiB apart, the gaps passing through a
+// buffer (a rank of a distributed job holds only the records it uses); a gzip file cannot seek and
+// is decompressed from its start to the last record wanted. Errors name the file and the record.
 StatusOr<Tensor> ReadIdxRows(const std::string& path, DType dtype, std::span<const int64_t> rows);
 
 // Images and labels as one Dataset (e.g. train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz).

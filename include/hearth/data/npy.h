@@ -36,10 +36,10 @@ StatusOr<Tensor> ReadNpy(const std::string& path, DType dtype = DType::kFloat32,
                          RowRange rows = {});
 
 // Rows `rows` of the first axis, which must be ascending without repeats, in that order
-// ([rows.size(), shape[1:]...], converted as ReadNpy does). A plain file is read with one
-// positioned read per run of consecutive rows and nothing else (a rank of a distributed job reads
-// only the rows it uses); a gzip file cannot seek and is decompressed from its start to the last
-// row wanted. Errors name the file and the row.
+// ([rows.size(), shape[1:]...], converted as ReadNpy does). A plain file is read around those rows
+// only: one positioned read per group of rows at most 8 KiB apart, the gaps passing through a
+// buffer (a rank of a distributed job holds only the rows it uses); a gzip file cannot seek and is
+// decompressed from its start to the last row wanted. Errors name the file and the row.
 StatusOr<Tensor> ReadNpyRows(const std::string& path, DType dtype, std::span<const int64_t> rows);
 
 // Features and (unless `labels_path` is empty) labels from two .npy files with the same number
