@@ -198,12 +198,20 @@ class MpiCommunicator final : public Communicator {
   RequestId next_request_ = 1;
 };
 
-// Open MPI 4.1's non-blocking allreduce (libnbc) picks its binomial algorithm (reduce to rank 0,
-// then broadcast: twice the data) whenever the reduction is in place or there are fewer than 4
-// ranks, which is always the reducer's case; its ring algorithm runs as fast as the tuned
-// blocking MPI_Allreduce (bench/reducer_bench). A value the user set wins.
-void PreferRingIallreduce() {
+// Open MPI settings read by MPI_Init_thread, measured on these machines (bench/reducer_bench,
+// docs/performance.md). A value the user set wins.
+void SetOpenMpiDefaults() {
+  // Open MPI 4.1's non-blocking allreduce (libnbc) picks its binomial algorithm (reduce to rank 0,
+  // then broadcast: twice the data) whenever the reduction is in place or there are fewer than 4
+  // ranks, which is always the reducer's case; its ring algorithm runs as fast as the tuned
+  // blocking MPI_Allreduce.
   ::setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
+  // Between ranks on one host, large messages go through the shared-memory transport's copy-in/
+  // copy-out buffers instead of a single copy by process_vm_readv (CMA). On these VMs CMA made an
+  // MLP's 1 MB allreduce take 190-260 us against 110 us, and 1.3-2.4x longer at any size from
+  // 64 KB to 26 MB. In containers CMA usually fails anyway (no ptrace): Open MPI warns there and
+  // Docker users are told to set this.
+  ::setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", /*overwrite=*/0);
 }
 
 StatusOr<double> SecondsFromEnv(const char* name, double fallback) {
@@ -244,7 +252,7 @@ StatusOr<std::unique_ptr<Communicator>> MakeMpiCommunicator(const MpiOptions& op
   if (initialized) {
     MPI_Query_thread(&provided);
   } else {
-    PreferRingIallreduce();  // read by MPI_Init_thread
+    SetOpenMpiDefaults();  // read by MPI_Init_thread
     if (int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
         code != MPI_SUCCESS) {
       mpi_communicator_alive = false;
