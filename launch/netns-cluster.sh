@@ -140,7 +140,9 @@ child=""
 # shellcheck disable=SC2317 # called from traps
 cleanup() {
   local ns pids all tries veth
-  for tries in 1 2 3 4 5 6 7 8 9 10 11; do
+  # TERM for 3 s, then KILL until they are gone (a killed process leaves a moment later): nothing
+  # of the job may outlive the script.
+  for tries in $(seq 1 20); do
     all=""
     for ns in "${namespaces[@]}"; do
       pids=$(ip netns pids "$ns" 2>/dev/null)
@@ -148,7 +150,7 @@ cleanup() {
     done
     [[ $all =~ [0-9] ]] || break
     # shellcheck disable=SC2086 # a list of pids
-    if [ "$tries" -lt 11 ]; then kill -TERM $all 2>/dev/null; else kill -KILL $all 2>/dev/null; fi
+    if [ "$tries" -le 10 ]; then kill -TERM $all 2>/dev/null; else kill -KILL $all 2>/dev/null; fi
     sleep 0.3
   done
   # Deleting the root end removes the pair at once; a namespace's own links go asynchronously.
