@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <mpi.h>
 
 #include "dist_mpi/mpi_test_env.h"
 #include "hearth/dist/collectives.h"
@@ -228,6 +229,57 @@ TEST(MpiCommunicatorTest, SendRecvWithAPartner) {
 TEST(MpiCommunicatorTest, SecondCommunicatorIsRefused) {
   StatusOr<std::unique_ptr<Communicator>> second = MakeMpiCommunicator(MpiOptions{});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// The name of the value Open MPI uses for the enumerated control variable `name`, or "" when this
+// MPI has no such variable.
+std::string OpenMpiSetting(const char* name) {
+  int provided = 0;
+  if (MPI_T_init_thread(MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS) return "";
+  std::string result;
+  int index = -1;
+  if (MPI_T_cvar_get_index(name, &index) == MPI_SUCCESS) {
+    char cvar_name[256], desc[1024];
+    int name_len = sizeof(cvar_name), desc_len = sizeof(desc), verbosity = 0, binding = 0,
+        scope = 0;
+    MPI_Datatype type;
+    MPI_T_enum enumtype = MPI_T_ENUM_NULL;
+    MPI_T_cvar_handle handle;
+    int count = 0, value = -1;
+    if (MPI_T_cvar_get_info(index, cvar_name, &name_len, &verbosity, &type, &enumtype, desc,
+                            &desc_len, &binding, &scope) == MPI_SUCCESS &&
+        enumtype != MPI_T_ENUM_NULL &&
+        MPI_T_cvar_handle_alloc(index, nullptr, &handle, &count) == MPI_SUCCESS) {
+      MPI_T_cvar_read(handle, &value);
+      MPI_T_cvar_handle_free(&handle);
+      int items = 0;
+      char enum_name[256];
+      int enum_len = sizeof(enum_name);
+      MPI_T_enum_get_info(enumtype, &items, enum_name, &enum_len);
+      for (int i = 0; i < items; ++i) {
+        int item_value = 0;
+        char item_name[256];
+        int item_len = sizeof(item_name);
+        if (MPI_T_enum_get_item(enumtype, i, &item_value, item_name, &item_len) == MPI_SUCCESS &&
+            item_value == value)
+          result = item_name;
+      }
+    }
+  }
+  MPI_T_finalize();
+  return result;
+}
+
+// Hearth's Open MPI defaults (mpi_communicator.cc) reach Open MPI itself: the test runs without
+// them in its environment, as users do.
+TEST(MpiCommunicatorTest, RanksOnOneHostCopyThroughSharedMemoryRatherThanCma) {
+  Comm();  // initialised MPI
+  const std::string mechanism = OpenMpiSetting("btl_vader_single_copy_mechanism");
+  if (mechanism.empty()) GTEST_SKIP() << "this MPI has no btl_vader_single_copy_mechanism";
+  EXPECT_EQ(mechanism, "none");
+  const char* iallreduce = std::getenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm");
+  ASSERT_NE(iallreduce, nullptr);
+  EXPECT_STREQ(iallreduce, "1");
 }
 
 }  // namespace
