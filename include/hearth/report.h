@@ -89,6 +89,9 @@ struct ProgressPlan {
   // The global step the run starts from: 0 for a fresh run, the checkpoint's step on resume
   // (speed and ETA count only the steps this process ran).
   int64_t start_step = 0;
+  // Epochs already complete when the run starts (on resume): what the final line reports if no
+  // epoch starts, e.g. for a resumed run that had already finished.
+  int completed_epochs = 0;
 };
 
 // Shows a training run's progress: epoch/epochs, step/total, the smoothed loss, examples per

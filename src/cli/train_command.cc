@@ -153,9 +153,14 @@ int Run(const ParsedArgs& args) {
         .Add("blas_core", BlasCoreName());
     std::printf("%s\n", out.str().c_str());
   } else {
-    std::printf("trained %lld steps (%lld epochs) in %.1f s, %.0f examples/s\n",
-                static_cast<long long>(result->steps), static_cast<long long>(result->epochs),
-                result->wall_seconds, result->examples_per_second);
+    if (result->resumed && result->steps == result->resumed_from_step) {
+      std::printf("nothing trained: the run had already finished at step %lld (%lld epochs)\n",
+                  static_cast<long long>(result->steps), static_cast<long long>(result->epochs));
+    } else {
+      std::printf("trained %lld steps (%lld epochs) in %.1f s, %.0f examples/s\n",
+                  static_cast<long long>(result->steps), static_cast<long long>(result->epochs),
+                  result->wall_seconds, result->examples_per_second);
+    }
     PrintMetrics("validation", result->validation_metrics);
     PrintMetrics("test", result->test_metrics);
     std::printf("checkpoint: %s\n", result->checkpoint.c_str());

@@ -167,15 +167,28 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   const int64_t log_every = spec.log_every_steps() > 0 ? spec.log_every_steps() : 50;
   const int64_t save_every = spec.checkpoint().every_steps();
   ProgressReporter progress(options.progress);
-  progress.Start(
-      {.total_steps = steps_per_epoch * epochs, .epochs = epochs, .start_step = pos.step});
+  progress.Start({.total_steps = steps_per_epoch * epochs,
+                  .epochs = epochs,
+                  .start_step = pos.step,
+                  .completed_epochs = static_cast<int>(std::min<int64_t>(pos.epoch, epochs))});
   if (world > 1)
     progress.Message(absl::StrFormat(
         "data parallel: %d workers, global batch %d (%d per worker), %d step%s per epoch; "
         "gradients: %s",
         world, spec.global_batch_size(), spec.global_batch_size() / world, steps_per_epoch,
         steps_per_epoch == 1 ? "" : "s", gradient_step->Describe()));
-  if (result.resumed) {
+  const bool finished_before = result.resumed && (pos.epoch >= epochs || result.early_stopped);
+  if (finished_before) {
+    progress.Message(
+        result.early_stopped
+            ? absl::StrFormat("%s had already stopped early (%s stopped improving) at step %d: "
+                              "nothing left to train. Start a new run (--out) to train again",
+                              options.run_dir, early_stopping.monitor(), pos.step)
+            : absl::StrFormat("%s had already finished its %d epoch%s at step %d: nothing left "
+                              "to train. To train longer, raise \"epochs\" in the job spec and "
+                              "resume again",
+                              options.run_dir, epochs, epochs == 1 ? "" : "s", pos.step));
+  } else if (result.resumed) {
     progress.Message(absl::StrFormat("resuming %s at step %d (epoch %d, batch %d)", options.run_dir,
                                      pos.step, pos.epoch + 1, pos.batch_in_epoch));
     if (result.resumed_from_workers != world)

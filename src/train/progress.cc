@@ -155,6 +155,7 @@ void ProgressReporter::Start(const ProgressPlan& plan) {
   plan_ = plan;
   if (plan_.epochs < 1) plan_.epochs = 1;
   step_ = plan_.start_step;
+  epoch_ = plan_.completed_epochs;
   last_drawn_step_ = -1;
   ema_ = 0;
   ema_count_ = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "hearth/report.h"
 #include "run/cli_runner.h"
 #include "run/run_test_util.h"
@@ -197,6 +198,29 @@ TEST_F(ResumeCliTest, SigintSavesACheckpointExitsWith130AndResumes) {
             stopped_at);
 
   ResumeToTheEndAndCompare(run, stopped_at);
+}
+
+TEST_F(ResumeCliTest, ResumingAFinishedRunSaysSoAndChangesNothing) {
+  ASSERT_NE(reference_, nullptr);
+  const std::string run = dir_->file("finished");
+  std::filesystem::copy(dir_->file("reference"), run, std::filesystem::copy_options::recursive);
+  const testing::CommandResult r = RunHearth({"train", job(), "--resume", run});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string finished =
+      absl::StrFormat("%s had already finished its %d epochs at step %d: nothing left to train",
+                      run, kEpochs, kTotalSteps);
+  EXPECT_NE(r.err.find(finished), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(absl::StrFormat("done: epoch %d/%d", kEpochs, kEpochs)), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("resuming"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(absl::StrFormat(
+                "nothing trained: the run had already finished at step %d (%d epochs)", kTotalSteps,
+                kEpochs)),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("examples/s"), std::string::npos) << r.out;
+  EXPECT_EQ(LatestStep(run), kTotalSteps);
+  EXPECT_TRUE(BitIdentical(*reference_, MustLoadCheckpoint(CheckpointFile(run, kTotalSteps))));
 }
 
 }  // namespace
