@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ckpt/json.h"
+#include "core/json.h"
 #include "hearth/checkpoint.h"
 
 namespace hearth {

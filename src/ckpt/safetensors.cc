@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ckpt/json.h"
+#include "core/json.h"
 
 namespace hearth::safetensors {
 
@@ -247,10 +247,10 @@ Status Decode(std::string_view bytes, std::string_view source, Checkpoint* out) 
   std::map<std::string, std::string> metadata;
   std::vector<Entry> entries;
   entries.reserve(header.object.size());
-  for (const auto& [key, value] : header.object) {
+  for (const auto& [key, key_pos, value] : header.object) {
     if (key == "__metadata__") {
       if (!value.is_object()) return r.Corrupt("\"__metadata__\" is not a JSON object");
-      for (const auto& [mk, mv] : value.object) {
+      for (const auto& [mk, mk_pos, mv] : value.object) {
         if (!mv.is_string())
           return r.Corrupt(absl::StrCat("metadata \"", mk, "\" is not a string"));
         metadata.emplace(mk, mv.text);

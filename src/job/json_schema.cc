@@ -16,7 +16,7 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::EnumDescriptor;
 using google::protobuf::FieldDescriptor;
-using Kind = JsonValue::Kind;
+using Kind = json::Value::Type;
 
 // A spec with more mistakes than this is better fixed in rounds.
 constexpr size_t kMaxErrors = 20;
@@ -44,14 +44,14 @@ class Checker {
  public:
   std::vector<std::string> errors;
 
-  void Message(const JsonValue& v, const Descriptor& type, const std::string& path) {
-    if (v.kind != Kind::kObject) {
-      Add(v.pos, path, absl::StrFormat("expected an object, found %s", JsonKindName(v.kind)));
+  void Message(const json::Value& v, const Descriptor& type, const std::string& path) {
+    if (v.type != Kind::kObject) {
+      Add(v.pos, path, absl::StrFormat("expected an object, found %s", json::TypeName(v.type)));
       return;
     }
-    std::map<std::string, JsonPos> seen;      // field name -> first key position
+    std::map<std::string, json::Pos> seen;    // field name -> first key position
     std::map<int, std::string> oneof_member;  // oneof index -> the member already set
-    for (const JsonValue::Member& m : v.members) {
+    for (const json::Value::Member& m : v.object) {
       const std::string field_path = Child(path, m.key);
       const FieldDescriptor* field = type.FindFieldByName(m.key);
       if (field == nullptr) field = type.FindFieldByCamelcaseName(m.key);
@@ -66,7 +66,7 @@ class Checker {
         continue;
       }
       const auto* oneof = field->real_containing_oneof();
-      if (oneof != nullptr && m.value.kind != Kind::kNull) {
+      if (oneof != nullptr && m.value.type != Kind::kNull) {
         auto [it, fresh] = oneof_member.emplace(oneof->index(), field->name());
         if (!fresh) {
           std::vector<std::string> names;
@@ -82,7 +82,7 @@ class Checker {
   }
 
  private:
-  void Add(JsonPos pos, const std::string& path, const std::string& problem) {
+  void Add(json::Pos pos, const std::string& path, const std::string& problem) {
     if (errors.size() >= kMaxErrors) return;
     errors.push_back(absl::StrFormat("%d:%d: %s: %s", pos.line, pos.column,
                                      path.empty() ? "(top level)" : path, problem));
@@ -104,17 +104,17 @@ class Checker {
     return absl::StrFormat("unknown field (expected one of: %s)", FieldList(type));
   }
 
-  void Field(const JsonValue& v, const FieldDescriptor& field, const std::string& path) {
-    if (v.kind == Kind::kNull) return;  // protobuf reads null as "not set"
+  void Field(const json::Value& v, const FieldDescriptor& field, const std::string& path) {
+    if (v.type == Kind::kNull) return;  // protobuf reads null as "not set"
     if (field.is_repeated()) {
-      if (v.kind != Kind::kArray) {
-        Add(v.pos, path, absl::StrFormat("expected a list, found %s", JsonKindName(v.kind)));
+      if (v.type != Kind::kArray) {
+        Add(v.pos, path, absl::StrFormat("expected a list, found %s", json::TypeName(v.type)));
         return;
       }
-      for (size_t i = 0; i < v.elements.size(); ++i) {
-        const JsonValue& e = v.elements[i];
+      for (size_t i = 0; i < v.array.size(); ++i) {
+        const json::Value& e = v.array[i];
         const std::string element_path = absl::StrFormat("%s[%d]", path, i);
-        if (e.kind == Kind::kNull) {
+        if (e.type == Kind::kNull) {
           Add(e.pos, element_path, "null is not allowed in a list");
           continue;
         }
@@ -125,7 +125,7 @@ class Checker {
     Singular(v, field, path);
   }
 
-  void Singular(const JsonValue& v, const FieldDescriptor& field, const std::string& path) {
+  void Singular(const json::Value& v, const FieldDescriptor& field, const std::string& path) {
     switch (field.cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE:
         Message(v, *field.message_type(), path);
@@ -134,13 +134,13 @@ class Checker {
         Enum(v, *field.enum_type(), path);
         return;
       case FieldDescriptor::CPPTYPE_BOOL:
-        if (v.kind != Kind::kBool)
+        if (v.type != Kind::kBool)
           Add(v.pos, path,
-              absl::StrFormat("expected true or false, found %s", JsonKindName(v.kind)));
+              absl::StrFormat("expected true or false, found %s", json::TypeName(v.type)));
         return;
       case FieldDescriptor::CPPTYPE_STRING:
-        if (v.kind != Kind::kString)
-          Add(v.pos, path, absl::StrFormat("expected a string, found %s", JsonKindName(v.kind)));
+        if (v.type != Kind::kString)
+          Add(v.pos, path, absl::StrFormat("expected a string, found %s", json::TypeName(v.type)));
         return;
       case FieldDescriptor::CPPTYPE_DOUBLE:
       case FieldDescriptor::CPPTYPE_FLOAT:
@@ -162,8 +162,8 @@ class Checker {
     }
   }
 
-  void Enum(const JsonValue& v, const EnumDescriptor& type, const std::string& path) {
-    if (v.kind == Kind::kString) {
+  void Enum(const json::Value& v, const EnumDescriptor& type, const std::string& path) {
+    if (v.type == Kind::kString) {
       if (type.FindValueByName(v.text) != nullptr) return;
       const std::string upper = absl::AsciiStrToUpper(v.text);
       if (type.FindValueByName(upper) != nullptr) {
@@ -178,39 +178,39 @@ class Checker {
       return;
     }
     int number = 0;
-    if (v.kind == Kind::kNumber && absl::SimpleAtoi(v.text, &number) &&
+    if (v.type == Kind::kNumber && absl::SimpleAtoi(v.text, &number) &&
         type.FindValueByNumber(number) != nullptr)
       return;
     Add(v.pos, path,
         absl::StrFormat("expected one of: %s; found %s%s", EnumValueList(type),
-                        JsonKindName(v.kind), v.kind == Kind::kNumber ? " " + v.text : ""));
+                        json::TypeName(v.type), v.type == Kind::kNumber ? " " + v.text : ""));
   }
 
-  void Float(const JsonValue& v, const std::string& path) {
+  void Float(const json::Value& v, const std::string& path) {
     double d = 0;
-    if (v.kind == Kind::kNumber) {
+    if (v.type == Kind::kNumber) {
       // Out-of-range literals such as 1e999 parse to infinity; protobuf rejects them.
       if (!absl::SimpleAtod(v.text, &d) || !std::isfinite(d))
         Add(v.pos, path, absl::StrFormat("number %s is out of range", v.text));
       return;
     }
     // The JSON mapping spells non-finite values as strings; numbers may be quoted too.
-    if (v.kind == Kind::kString && (v.text == "NaN" || v.text == "Infinity" ||
+    if (v.type == Kind::kString && (v.text == "NaN" || v.text == "Infinity" ||
                                     v.text == "-Infinity" || absl::SimpleAtod(v.text, &d)))
       return;
-    Add(v.pos, path, absl::StrFormat("expected a number, found %s", JsonKindName(v.kind)));
+    Add(v.pos, path, absl::StrFormat("expected a number, found %s", json::TypeName(v.type)));
   }
 
   // Integers are written as integers: "3", not "3.0", "3e0" or (except for 64-bit fields, which
   // the JSON mapping prints as strings) "\"3\"". [lo, hi] is checked in double, which is close
   // enough: protobuf checks the last digits.
-  void Integer(const JsonValue& v, const std::string& path, double lo, double hi, const char* range,
-               bool allow_string = false) {
-    const bool string_ok = allow_string && v.kind == Kind::kString;
-    if (v.kind != Kind::kNumber && !string_ok) {
+  void Integer(const json::Value& v, const std::string& path, double lo, double hi,
+               const char* range, bool allow_string = false) {
+    const bool string_ok = allow_string && v.type == Kind::kString;
+    if (v.type != Kind::kNumber && !string_ok) {
       Add(v.pos, path,
-          absl::StrFormat("expected an integer, found %s%s", JsonKindName(v.kind),
-                          v.kind == Kind::kString ? " (write numbers without quotes)" : ""));
+          absl::StrFormat("expected an integer, found %s%s", json::TypeName(v.type),
+                          v.type == Kind::kString ? " (write numbers without quotes)" : ""));
       return;
     }
     double d = 0;
@@ -226,7 +226,7 @@ class Checker {
 
 }  // namespace
 
-std::vector<std::string> CheckJsonAgainstSchema(const JsonValue& root, const Descriptor& type) {
+std::vector<std::string> CheckJsonAgainstSchema(const json::Value& root, const Descriptor& type) {
   Checker checker;
   checker.Message(root, type, "");
   return std::move(checker.errors);
@@ -243,6 +243,42 @@ std::string FieldList(const Descriptor& type) {
   std::vector<std::string> names;
   for (int i = 0; i < type.field_count(); ++i) names.push_back(type.field(i)->name());
   return absl::StrJoin(names, ", ");
+}
+
+std::optional<json::Pos> LocatePath(const json::Value& root, std::string_view path) {
+  const json::Value* v = &root;
+  json::Pos pos = root.pos;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') ++i;
+    if (path[i] == '[') {
+      const size_t close = path.find(']', i);
+      int64_t index = 0;
+      if (close == std::string_view::npos ||
+          !absl::SimpleAtoi(std::string(path.substr(i + 1, close - i - 1)), &index))
+        return std::nullopt;
+      if (v->type != json::Value::Type::kArray || index < 0 ||
+          index >= static_cast<int64_t>(v->array.size()))
+        return std::nullopt;
+      v = &v->array[index];
+      pos = v->pos;
+      i = close + 1;
+      continue;
+    }
+    size_t end = path.find_first_of(".[", i);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view key = path.substr(i, end - i);
+    if (v->type != json::Value::Type::kObject) return std::nullopt;
+    const json::Value::Member* found = nullptr;
+    // The last occurrence, as protobuf keeps the last of repeated keys.
+    for (const json::Value::Member& m : v->object)
+      if (m.key == key) found = &m;
+    if (found == nullptr) return std::nullopt;
+    v = &found->value;
+    pos = found->key_pos;
+    i = end;
+  }
+  return pos;
 }
 
 }  // namespace hearth::job_internal

@@ -5,18 +5,14 @@
 #include "google/protobuf/util/json_util.h"
 #include "hearth/job.h"
 #include "job/json_schema.h"
-#include "job/json_value.h"
 
 namespace hearth {
 namespace {
 
-using job_internal::JsonPos;
-using job_internal::JsonValue;
-
 // Protobuf's own wording, for the rare error the schema check lets through (e.g. an int64 given
 // as a string that is not a number): "(model.layers[0].dense.units): invalid value ..." or
 // "(model.layers[1].conv2d) filterz: Cannot find field.". Rewritten as "line:col: path: problem".
-std::string TranslateProtobufError(std::string_view message, const JsonValue& root) {
+std::string TranslateProtobufError(std::string_view message, const json::Value& root) {
   std::string path;
   std::string_view problem = message;
   if (problem.starts_with("(")) {
@@ -26,7 +22,7 @@ std::string TranslateProtobufError(std::string_view message, const JsonValue& ro
     if (problem.starts_with(":")) problem.remove_prefix(1);
     if (problem.starts_with(" ")) problem.remove_prefix(1);
   }
-  std::optional<JsonPos> pos = job_internal::LocatePath(root, path);
+  std::optional<json::Pos> pos = job_internal::LocatePath(root, path);
   std::string where = pos ? absl::StrFormat("%d:%d: ", pos->line, pos->column) : " ";
   if (!path.empty()) where += path + ": ";
   return where + std::string(problem);
@@ -38,12 +34,11 @@ StatusOr<v1::JobSpec> ParseJobSpec(std::string_view json_text, std::string_view 
   auto fail = [&](const std::string& problem) {
     return absl::InvalidArgumentError(absl::StrFormat("%s:%s", source_name, problem));
   };
-  StatusOr<JsonValue> root = job_internal::ParseJson(json_text);
+  StatusOr<json::Value> root = json::Parse(json_text, {.allow_repeated_keys = true});
   if (!root.ok()) return fail(std::string(root.status().message()));
-  if (root->kind != JsonValue::Kind::kObject)
+  if (root->type != json::Value::Type::kObject)
     return fail(absl::StrFormat("%d:%d: expected the job spec as a JSON object ({...}), found %s",
-                                root->pos.line, root->pos.column,
-                                job_internal::JsonKindName(root->kind)));
+                                root->pos.line, root->pos.column, json::TypeName(root->type)));
   std::vector<std::string> errors =
       job_internal::CheckJsonAgainstSchema(*root, *v1::JobSpec::descriptor());
   if (!errors.empty()) {

@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "ckpt/json.h"
+#include "core/json.h"
 #include "train/report_text.h"
 
 namespace hearth {
@@ -78,7 +78,7 @@ StatusOr<MetricsRecord> ParseLine(std::string_view text) {
   HEARTH_ASSIGN_OR_RETURN(json::Value v, json::Parse(text));
   if (!v.is_object()) return absl::InvalidArgumentError("not a JSON object");
   MetricsRecord record;
-  for (const auto& [key, member] : v.object) {
+  for (const auto& [key, key_pos, member] : v.object) {
     switch (member.type) {
       case json::Value::Type::kNull:
         record.SetNull(key);

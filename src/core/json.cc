@@ -1,29 +1,78 @@
-// A strict recursive-descent JSON parser that records positions, for job-spec diagnostics.
-#include "job/json_value.h"
+// The JSON parser: recursive descent with positions and a depth limit; the string and number
+// writers.
+#include "core/json.h"
 
 #include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
-namespace hearth::job_internal {
+namespace hearth::json {
 namespace {
 
-// Deeper documents are rejected rather than risking the stack; a job spec nests about 6 levels.
-constexpr int kMaxDepth = 64;
+// The offset of the first byte that is not part of valid UTF-8 (overlong forms, surrogates and
+// code points past U+10FFFF included), or npos.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (n - i < static_cast<size_t>(len)) return i;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += static_cast<size_t>(len);
+  }
+  return std::string_view::npos;
+}
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  Parser(std::string_view text, const ParseOptions& options) : s_(text), options_(options) {}
 
-  StatusOr<JsonValue> Document() {
+  StatusOr<Value> Document() {
     SkipSpace();
-    if (AtEnd()) return Error("empty document: expected a JSON object");
-    JsonValue root;
-    HEARTH_RETURN_IF_ERROR(Value(&root, 0));
+    if (AtEnd()) return Error("empty document: expected a JSON value");
+    Value root;
+    HEARTH_RETURN_IF_ERROR(ParseValue(&root, 0));
     SkipSpace();
     if (!AtEnd()) return Error("unexpected text after the end of the document");
     return root;
+  }
+
+  // The error for text that is not UTF-8 from byte `offset` on, found before parsing.
+  absl::Status InvalidUtf8At(size_t offset) {
+    for (; i_ < offset; ++i_) {
+      if (s_[i_] == '\n') {
+        ++line_;
+        line_start_ = i_ + 1;
+      }
+    }
+    return Error(absl::StrFormat("the text is not valid UTF-8 (byte 0x%02x); save it as UTF-8",
+                                 static_cast<unsigned char>(s_[offset])));
   }
 
  private:
@@ -32,7 +81,7 @@ class Parser {
 
   // Positions are asked for in increasing order, so the column is counted incrementally from the
   // last one (a long single-line file stays linear).
-  JsonPos Pos() const {
+  Pos Here() const {
     if (col_line_start_ != line_start_ || col_index_ > i_) {
       col_line_start_ = col_index_ = line_start_;
       column_ = 1;
@@ -40,11 +89,13 @@ class Parser {
     // Count code points, not bytes: skip UTF-8 continuation bytes.
     for (; col_index_ < i_ && col_index_ < s_.size(); ++col_index_)
       if ((static_cast<unsigned char>(s_[col_index_]) & 0xC0) != 0x80) ++column_;
-    return JsonPos{line_, column_};
+    return Pos{line_, column_};
   }
 
-  absl::Status Error(const std::string& problem) const { return ErrorAt(Pos(), problem); }
-  static absl::Status ErrorAt(JsonPos p, const std::string& problem) {
+  absl::Status Error(const std::string& problem) const { return ErrorAt(Here(), problem); }
+
+ private:
+  static absl::Status ErrorAt(Pos p, const std::string& problem) {
     return absl::InvalidArgumentError(absl::StrFormat("%d:%d: %s", p.line, p.column, problem));
   }
 
@@ -70,14 +121,14 @@ class Parser {
     return absl::StrFormat("byte 0x%02x", static_cast<unsigned char>(c));
   }
 
-  absl::Status Value(JsonValue* out, int depth) {
-    if (depth > kMaxDepth) return Error("nested too deeply");
-    out->pos = Pos();
+  absl::Status ParseValue(Value* out, int depth) {
+    if (depth > kMaxDepth) return Error(absl::StrFormat("nested deeper than %d levels", kMaxDepth));
+    out->pos = Here();
     const char c = Peek();
     if (c == '{') return Object(out, depth);
     if (c == '[') return Array(out, depth);
     if (c == '"') {
-      out->kind = JsonValue::Kind::kString;
+      out->type = Value::Type::kString;
       return String(&out->text);
     }
     if (c == '-' || (c >= '0' && c <= '9')) return Number(out);
@@ -85,8 +136,8 @@ class Parser {
     return Error(absl::StrFormat("expected a value, found %s", Found()));
   }
 
-  absl::Status Object(JsonValue* out, int depth) {
-    out->kind = JsonValue::Kind::kObject;
+  absl::Status Object(Value* out, int depth) {
+    out->type = Value::Type::kObject;
     ++i_;  // '{'
     SkipSpace();
     if (Peek() == '}') {
@@ -97,8 +148,8 @@ class Parser {
       if (Peek() != '"')
         return Error(absl::StrFormat("expected a quoted key, found %s%s", Found(),
                                      Peek() == '}' ? " (no comma before '}')" : ""));
-      JsonValue::Member member;
-      member.key_pos = Pos();
+      Value::Member member;
+      member.key_pos = Here();
       HEARTH_RETURN_IF_ERROR(String(&member.key));
       SkipSpace();
       if (Peek() != ':')
@@ -106,8 +157,15 @@ class Parser {
             absl::StrFormat("expected ':' after the key \"%s\", found %s", member.key, Found()));
       ++i_;
       SkipSpace();
-      HEARTH_RETURN_IF_ERROR(Value(&member.value, depth + 1));
-      out->members.push_back(std::move(member));
+      if (!options_.allow_repeated_keys) {
+        for (const Value::Member& m : out->object)
+          if (m.key == member.key)
+            return ErrorAt(
+                member.key_pos,
+                absl::StrFormat("the key \"%s\" appears twice in one object", member.key));
+      }
+      HEARTH_RETURN_IF_ERROR(ParseValue(&member.value, depth + 1));
+      out->object.push_back(std::move(member));
       SkipSpace();
       if (Peek() == ',') {
         ++i_;
@@ -119,12 +177,12 @@ class Parser {
         return absl::OkStatus();
       }
       return Error(absl::StrFormat("expected ',' or '}' after the value of \"%s\", found %s",
-                                   out->members.back().key, Found()));
+                                   out->object.back().key, Found()));
     }
   }
 
-  absl::Status Array(JsonValue* out, int depth) {
-    out->kind = JsonValue::Kind::kArray;
+  absl::Status Array(Value* out, int depth) {
+    out->type = Value::Type::kArray;
     ++i_;  // '['
     SkipSpace();
     if (Peek() == ']') {
@@ -133,9 +191,9 @@ class Parser {
     }
     while (true) {
       if (Peek() == ']') return Error("expected a value, found ']' (no comma before ']')");
-      JsonValue element;
-      HEARTH_RETURN_IF_ERROR(Value(&element, depth + 1));
-      out->elements.push_back(std::move(element));
+      Value element;
+      HEARTH_RETURN_IF_ERROR(ParseValue(&element, depth + 1));
+      out->array.push_back(std::move(element));
       SkipSpace();
       if (Peek() == ',') {
         ++i_;
@@ -190,7 +248,7 @@ class Parser {
   }
 
   absl::Status String(std::string* out) {
-    const JsonPos start = Pos();
+    const Pos start = Here();
     ++i_;  // '"'
     while (true) {
       if (AtEnd()) return ErrorAt(start, "unterminated string");
@@ -234,13 +292,19 @@ class Parser {
         case 'u': {
           uint32_t cp = 0;
           HEARTH_RETURN_IF_ERROR(Hex4(&cp));
-          // A high surrogate followed by a low one encodes a code point above U+FFFF.
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(i_, 2) == "\\u") {
+          // A high surrogate followed by a low one encodes a code point above U+FFFF; either one
+          // alone is not text.
+          if (cp >= 0xDC00 && cp < 0xE000)
+            return Error("a \\u low surrogate without a high surrogate before it");
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            if (s_.substr(i_, 2) != "\\u")
+              return Error("a \\u high surrogate without a low surrogate after it");
             i_ += 2;
             uint32_t low = 0;
             HEARTH_RETURN_IF_ERROR(Hex4(&low));
-            if (low >= 0xDC00 && low < 0xE000)
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            if (low < 0xDC00 || low >= 0xE000)
+              return Error("a \\u high surrogate without a low surrogate after it");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
           AppendUtf8(cp, out);
           break;
@@ -252,7 +316,7 @@ class Parser {
     }
   }
 
-  absl::Status Number(JsonValue* out) {
+  absl::Status Number(Value* out) {
     const size_t begin = i_;
     auto digits = [&] {
       const size_t from = i_;
@@ -277,22 +341,22 @@ class Parser {
     }
     if (std::isalpha(static_cast<unsigned char>(Peek())) || Peek() == '_')
       return Error(absl::StrFormat("unexpected %s after a number", Found()));
-    out->kind = JsonValue::Kind::kNumber;
+    out->type = Value::Type::kNumber;
     out->text = std::string(s_.substr(begin, i_ - begin));
     return absl::OkStatus();
   }
 
-  absl::Status Literal(JsonValue* out) {
+  absl::Status Literal(Value* out) {
     const size_t begin = i_;
     while (!AtEnd() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) ++i_;
     const std::string_view word = s_.substr(begin, i_ - begin);
     if (word == "true" || word == "false") {
-      out->kind = JsonValue::Kind::kBool;
-      out->text = std::string(word);
+      out->type = Value::Type::kBool;
+      out->boolean = word == "true";
       return absl::OkStatus();
     }
     if (word == "null") {
-      out->kind = JsonValue::Kind::kNull;
+      out->type = Value::Type::kNull;
       return absl::OkStatus();
     }
     i_ = begin;
@@ -302,10 +366,11 @@ class Parser {
   }
 
   std::string_view s_;
+  ParseOptions options_;
   size_t i_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;
-  // Pos()'s cache: the column of byte col_index_ on the line starting at col_line_start_.
+  // Here()'s cache: the column of byte col_index_ on the line starting at col_line_start_.
   mutable size_t col_line_start_ = 0;
   mutable size_t col_index_ = 0;
   mutable int column_ = 1;
@@ -313,62 +378,96 @@ class Parser {
 
 }  // namespace
 
-const char* JsonKindName(JsonValue::Kind kind) {
-  switch (kind) {
-    case JsonValue::Kind::kNull:
+const char* TypeName(Value::Type type) {
+  switch (type) {
+    case Value::Type::kNull:
       return "null";
-    case JsonValue::Kind::kBool:
+    case Value::Type::kBool:
       return "a boolean";
-    case JsonValue::Kind::kNumber:
+    case Value::Type::kNumber:
       return "a number";
-    case JsonValue::Kind::kString:
+    case Value::Type::kString:
       return "a string";
-    case JsonValue::Kind::kArray:
+    case Value::Type::kArray:
       return "a list";
-    case JsonValue::Kind::kObject:
+    case Value::Type::kObject:
       return "an object";
   }
   return "a value";
 }
 
-StatusOr<JsonValue> ParseJson(std::string_view text) {
-  return Parser(text).Document();
+const Value* Value::Find(std::string_view key) const {
+  for (const Member& m : object)
+    if (m.key == key) return &m.value;
+  return nullptr;
 }
 
-std::optional<JsonPos> LocatePath(const JsonValue& root, std::string_view path) {
-  const JsonValue* v = &root;
-  JsonPos pos = root.pos;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '.') ++i;
-    if (path[i] == '[') {
-      const size_t close = path.find(']', i);
-      int64_t index = 0;
-      if (close == std::string_view::npos ||
-          !absl::SimpleAtoi(std::string(path.substr(i + 1, close - i - 1)), &index))
-        return std::nullopt;
-      if (v->kind != JsonValue::Kind::kArray || index < 0 ||
-          index >= static_cast<int64_t>(v->elements.size()))
-        return std::nullopt;
-      v = &v->elements[index];
-      pos = v->pos;
-      i = close + 1;
-      continue;
+bool Value::AsUint64(uint64_t* out) const {
+  if (type != Type::kNumber || text.empty() || text[0] == '-') return false;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end;
+}
+
+bool Value::AsInt64(int64_t* out) const {
+  if (type != Type::kNumber) return false;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end;
+}
+
+bool Value::AsDouble(double* out) const {
+  if (type != Type::kNumber) return false;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end;
+}
+
+StatusOr<Value> Parse(std::string_view text, const ParseOptions& options) {
+  Parser parser(text, options);
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos)
+    return parser.InvalidUtf8At(bad);
+  return parser.Document();
+}
+
+bool IsValidUtf8(std::string_view s) {
+  return FirstInvalidUtf8(s) == std::string_view::npos;
+}
+
+void AppendString(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));
+        else
+          out += c;
     }
-    size_t end = path.find_first_of(".[", i);
-    if (end == std::string_view::npos) end = path.size();
-    const std::string_view key = path.substr(i, end - i);
-    if (v->kind != JsonValue::Kind::kObject) return std::nullopt;
-    const JsonValue::Member* found = nullptr;
-    // The last occurrence, as protobuf keeps the last of repeated keys.
-    for (const JsonValue::Member& m : v->members)
-      if (m.key == key) found = &m;
-    if (found == nullptr) return std::nullopt;
-    v = &found->value;
-    pos = found->key_pos;
-    i = end;
   }
-  return pos;
+  out += '"';
 }
 
-}  // namespace hearth::job_internal
+void AppendDouble(std::string& out, double v) {
+  char buf[32];
+  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  HEARTH_CHECK(ec == std::errc());
+  out.append(buf, ptr);
+}
+
+}  // namespace hearth::json

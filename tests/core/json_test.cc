@@ -1,0 +1,129 @@
+// Tests for Hearth's one JSON reader (core/json.h): values and their positions, the strictness
+// untrusted checkpoint headers need, repeated keys for job specs, and the writers.
+#include "core/json.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+namespace hearth::json {
+namespace {
+
+std::string ErrorOf(std::string_view text, const ParseOptions& options = {}) {
+  StatusOr<Value> v = Parse(text, options);
+  EXPECT_FALSE(v.ok()) << text;
+  return v.ok() ? "" : std::string(v.status().message());
+}
+
+TEST(JsonTest, ValuesKeepTheirTextTypeAndPosition) {
+  StatusOr<Value> v = Parse("{\n  \"a\": [1, -2.5e3, true, null],\n  \"é\": \"x\\n\\u00e9\"\n}");
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->is_object());
+  ASSERT_EQ(v->object.size(), 2u);
+  EXPECT_EQ(v->object[0].key, "a");
+  EXPECT_EQ(v->object[0].key_pos.line, 2);
+  EXPECT_EQ(v->object[0].key_pos.column, 3);
+  const Value& list = v->object[0].value;
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.array.size(), 4u);
+  EXPECT_EQ(list.pos.column, 8);
+  EXPECT_EQ(list.array[1].text, "-2.5e3");
+  EXPECT_EQ(list.array[1].pos.column, 12);
+  EXPECT_EQ(list.array[2].type, Value::Type::kBool);
+  EXPECT_TRUE(list.array[2].boolean);
+  EXPECT_EQ(list.array[3].type, Value::Type::kNull);
+  // Columns count characters: "é" is one.
+  EXPECT_EQ(v->object[1].key_pos.line, 3);
+  EXPECT_EQ(v->object[1].value.pos.column, 8);
+  EXPECT_EQ(v->Find("é")->text, "x\n\xc3\xa9");
+  EXPECT_EQ(v->Find("b"), nullptr);
+}
+
+TEST(JsonTest, NumbersConvertOnlyWhenTheyFit) {
+  StatusOr<Value> v = Parse("[18446744073709551615, -9223372036854775808, 1.5, 1e400, -1]");
+  ASSERT_TRUE(v.ok()) << v.status();
+  uint64_t u = 0;
+  int64_t i = 0;
+  double d = 0;
+  EXPECT_TRUE(v->array[0].AsUint64(&u));
+  EXPECT_EQ(u, UINT64_MAX);
+  EXPECT_FALSE(v->array[0].AsInt64(&i));
+  EXPECT_TRUE(v->array[1].AsInt64(&i));
+  EXPECT_EQ(i, INT64_MIN);
+  EXPECT_FALSE(v->array[2].AsUint64(&u));
+  EXPECT_TRUE(v->array[2].AsDouble(&d));
+  EXPECT_EQ(d, 1.5);
+  EXPECT_FALSE(v->array[3].AsDouble(&d));
+  EXPECT_FALSE(v->array[4].AsUint64(&u));
+}
+
+TEST(JsonTest, RepeatedKeysAreRejectedUnlessAllowed) {
+  EXPECT_EQ(ErrorOf("{\"a\": 1,\n \"a\": 2}"), "2:2: the key \"a\" appears twice in one object");
+  StatusOr<Value> kept = Parse("{\"a\": 1, \"a\": 2}", {.allow_repeated_keys = true});
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(kept->object.size(), 2u);
+  EXPECT_EQ(kept->Find("a")->text, "1");
+}
+
+TEST(JsonTest, SurrogatesMustComeInPairs) {
+  StatusOr<Value> pair = Parse(R"("\ud83d\ude00")");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  EXPECT_EQ(pair->text, "\xf0\x9f\x98\x80");
+  EXPECT_NE(ErrorOf(R"("\ud83d")").find("high surrogate without a low surrogate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"("\ud83dx")").find("high surrogate without a low surrogate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"("\ud83d\u0041")").find("high surrogate without a low surrogate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"("\ude00")").find("low surrogate without a high surrogate"),
+            std::string::npos);
+}
+
+TEST(JsonTest, InvalidUtf8IsRejectedWhereItIs) {
+  EXPECT_EQ(ErrorOf("{\"a\":\n \"\xc3\x28\"}"),
+            "2:3: the text is not valid UTF-8 (byte 0xc3); save it as UTF-8");
+  EXPECT_NE(ErrorOf("\"\xed\xa0\x80\"").find("not valid UTF-8"), std::string::npos);  // surrogate
+  EXPECT_NE(ErrorOf("\"\xc0\xaf\"").find("not valid UTF-8"), std::string::npos);      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("plain \xc3\xa9 \xf0\x9f\x98\x80"));
+}
+
+TEST(JsonTest, DeepNestingIsRefusedNotRecursedInto) {
+  EXPECT_TRUE(Parse(std::string(kMaxDepth, '[') + std::string(kMaxDepth, ']')).ok());
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_NE(ErrorOf(deep).find("nested deeper than 64 levels"), std::string::npos);
+}
+
+TEST(JsonTest, ErrorsSayWhereAndWhat) {
+  EXPECT_EQ(ErrorOf(""), "1:1: empty document: expected a JSON value");
+  EXPECT_EQ(ErrorOf("{\"a\": 1} x"), "1:10: unexpected text after the end of the document");
+  EXPECT_EQ(ErrorOf("{\"a\": "), "1:7: expected a value, found the end of the file");
+  EXPECT_EQ(ErrorOf("[01]"), "1:3: a number cannot have leading zeros");
+  EXPECT_EQ(ErrorOf("{\"a\" 1}"), "1:6: expected ':' after the key \"a\", found '1'");
+  EXPECT_EQ(ErrorOf("[1,]"), "1:4: expected a value, found ']' (no comma before ']')");
+  EXPECT_NE(ErrorOf("[yes]").find("unexpected word 'yes'"), std::string::npos);
+  EXPECT_NE(ErrorOf("\"a\tb\"").find("control character"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"("\x")").find("invalid escape \\x"), std::string::npos);
+}
+
+TEST(JsonTest, WrittenStringsAndDoublesReadBackExactly) {
+  std::string out = "[";
+  AppendString(out, "q\"b\\s\n\x01 é");
+  out += ",";
+  AppendDouble(out, 0.1);
+  out += ",";
+  AppendDouble(out, -3.4028234663852886e38);
+  out += "]";
+  StatusOr<Value> v = Parse(out);
+  ASSERT_TRUE(v.ok()) << v.status() << " in " << out;
+  EXPECT_EQ(v->array[0].text, "q\"b\\s\n\x01 é");
+  double d = 0;
+  ASSERT_TRUE(v->array[1].AsDouble(&d));
+  EXPECT_EQ(d, 0.1);
+  ASSERT_TRUE(v->array[2].AsDouble(&d));
+  EXPECT_EQ(d, -3.4028234663852886e38);
+}
+
+}  // namespace
+}  // namespace hearth::json
