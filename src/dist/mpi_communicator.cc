@@ -2,6 +2,7 @@
 #include <mpi.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -253,6 +254,12 @@ StatusOr<std::unique_ptr<Communicator>> MakeMpiCommunicator(const MpiOptions& op
     MPI_Query_thread(&provided);
   } else {
     SetOpenMpiDefaults();  // read by MPI_Init_thread
+    // A rank whose peer died must not die of SIGPIPE when it next writes to that peer's socket or
+    // to its launcher's closing output pipe: it would often exit before the launcher heard of the
+    // peer, and mpirun would then name the survivor as the rank that failed (seen with hearthd's
+    // ssh-launched workers: "rank 0 failed (exit code 141)" after rank 1 was killed). With SIGPIPE
+    // ignored the write fails with EPIPE, and Open MPI reports the peer's failure instead.
+    std::signal(SIGPIPE, SIG_IGN);
     if (int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
         code != MPI_SUCCESS) {
       mpi_communicator_alive = false;

@@ -1,4 +1,5 @@
 // The MPI communicator's collectives, checked against values every rank can compute alone.
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -280,6 +281,15 @@ TEST(MpiCommunicatorTest, RanksOnOneHostCopyThroughSharedMemoryRatherThanCma) {
   const char* iallreduce = std::getenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm");
   ASSERT_NE(iallreduce, nullptr);
   EXPECT_STREQ(iallreduce, "1");
+}
+
+// A rank whose peer died gets EPIPE from its writes instead of dying of SIGPIPE before the
+// launcher hears of the peer (mpirun would then name the survivor as the failed rank).
+TEST(MpiCommunicatorTest, BrokenPipesAreErrorsNotSignals) {
+  Comm();
+  struct sigaction action {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &action), 0);
+  EXPECT_EQ(action.sa_handler, SIG_IGN);
 }
 
 }  // namespace
