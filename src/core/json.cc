@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <string_view>
+#include <unordered_set>
 
 #include "absl/strings/str_format.h"
 
@@ -144,6 +145,7 @@ class Parser {
       ++i_;
       return absl::OkStatus();
     }
+    std::unordered_set<std::string> keys;
     while (true) {
       if (Peek() != '"')
         return Error(absl::StrFormat("expected a quoted key, found %s%s", Found(),
@@ -157,13 +159,10 @@ class Parser {
             absl::StrFormat("expected ':' after the key \"%s\", found %s", member.key, Found()));
       ++i_;
       SkipSpace();
-      if (!options_.allow_repeated_keys) {
-        for (const Value::Member& m : out->object)
-          if (m.key == member.key)
-            return ErrorAt(
-                member.key_pos,
-                absl::StrFormat("the key \"%s\" appears twice in one object", member.key));
-      }
+      // A set, not a scan of the members: a crafted header with many keys stays linear.
+      if (!options_.allow_repeated_keys && !keys.insert(member.key).second)
+        return ErrorAt(member.key_pos,
+                       absl::StrFormat("the key \"%s\" appears twice in one object", member.key));
       HEARTH_RETURN_IF_ERROR(ParseValue(&member.value, depth + 1));
       out->object.push_back(std::move(member));
       SkipSpace();
