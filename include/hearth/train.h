@@ -52,6 +52,7 @@ struct TrainResult {
   bool interrupted = false;     // stopped early by stop_requested
   bool early_stopped = false;   // stopped by early_stopping
   bool resumed = false;
+  bool already_finished = false;  // resumed a run with nothing left to train: trained nothing
   int64_t resumed_from_step = 0;
   int workers = 1;               // data-parallel ranks that trained
   int resumed_from_workers = 1;  // ranks of the run that saved the checkpoint resumed from

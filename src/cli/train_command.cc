@@ -153,7 +153,7 @@ int Run(const ParsedArgs& args) {
         .Add("blas_core", BlasCoreName());
     std::printf("%s\n", out.str().c_str());
   } else {
-    if (result->resumed && result->steps == result->resumed_from_step) {
+    if (result->already_finished) {
       std::printf("nothing trained: the run had already finished at step %lld (%lld epochs)\n",
                   static_cast<long long>(result->steps), static_cast<long long>(result->epochs));
     } else {

@@ -102,6 +102,7 @@ std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes,
 GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
                                  ReducerOptions options)
     : grads_(params.flat_grads().numel() > 0 ? params.flat_grads().data<float>() : nullptr),
+      num_grads_(params.flat_grads().numel()),
       comm_(comm),
       options_(options) {
   // Each parameter's slot in the arena: ParameterSet pads every parameter to an aligned offset.
@@ -211,8 +212,7 @@ Status GradientReducer::Finish() {
   if (comm_.size() == 1) return absl::OkStatus();
   const float inverse = 1.0f / static_cast<float>(comm_.size());
   if (options_.schedule == ReducerOptions::Schedule::kFused) {
-    const std::span<float> all(
-        grads_, buckets_.empty() ? 0 : buckets_.front().offset + buckets_.front().numel);
+    const std::span<float> all(grads_, static_cast<size_t>(num_grads_));
     HEARTH_RETURN_IF_ERROR(comm_.AllReduce(all, ReduceOp::kSum, "allreduce gradients"));
     if (!options_.prescaled) Scale(all, inverse);
     return absl::OkStatus();

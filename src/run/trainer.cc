@@ -177,8 +177,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
         "gradients: %s",
         world, spec.global_batch_size(), spec.global_batch_size() / world, steps_per_epoch,
         steps_per_epoch == 1 ? "" : "s", gradient_step->Describe()));
-  const bool finished_before = result.resumed && (pos.epoch >= epochs || result.early_stopped);
-  if (finished_before) {
+  // A resumed run may have nothing left: all its epochs done, or stopped early.
+  result.already_finished = pos.epoch >= epochs || result.early_stopped;
+  if (result.already_finished) {
     progress.Message(
         result.early_stopped
             ? absl::StrFormat("%s had already stopped early (%s stopped improving) at step %d: "
@@ -244,8 +245,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   };
   // The first rows are read before the clock starts, as a single process reads its whole training
   // set before it (LoadJobData).
-  if (data.shards && pos.epoch < epochs && !result.early_stopped)
-    HEARTH_RETURN_IF_ERROR(load_rows());
+  if (data.shards && !result.already_finished) HEARTH_RETURN_IF_ERROR(load_rows());
   const double start = run::WallSeconds();
   int64_t examples_seen = 0;
   model->Train();

@@ -126,6 +126,7 @@ class GradientReducer {
   void ProgressLoop();
 
   float* grads_;
+  int64_t num_grads_;  // floats in the arena: what the fused schedule reduces
   Communicator& comm_;
   ReducerOptions options_;
   std::vector<Bucket> buckets_;
