@@ -45,7 +45,7 @@ class DeterministicStep final : public GradientStep {
         HEARTH_ASSIGN_OR_RETURN(Tensor x, GatherRows(batch.features, rows_));
         HEARTH_ASSIGN_OR_RETURN(Tensor y, GatherRows(batch.labels, rows_));
         GradientTape tape;
-        Tensor loss = c_.loss(c_.model(x), y);
+        Tensor loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
         const float value = loss.item();
         stats[0] += static_cast<double>(value) * (end - begin);
         if (!std::isfinite(value)) stats[3 + rank] = 1;

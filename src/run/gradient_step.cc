@@ -1,5 +1,8 @@
 #include "run/gradient_step.h"
 
+#include <limits>
+
+#include "core/fault_injection.h"
 #include "hearth/dist/deterministic.h"
 #include "hearth/ops.h"
 #include "run/training_state.h"
@@ -24,6 +27,13 @@ Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t global_ex
   if (examples == global_examples) return mean_loss;
   return mean_loss *
          static_cast<float>(static_cast<double>(examples) / static_cast<double>(global_examples));
+}
+
+Tensor MaybePoisonedLoss(const Tensor& loss, int rank, int64_t step) {
+  if (!faults::Enabled() || !faults::Match("rank_nan", {{"rank", std::to_string(rank)},
+                                                        {"step", std::to_string(step + 1)}}))
+    return loss;
+  return loss * std::numeric_limits<float>::quiet_NaN();
 }
 
 }  // namespace hearth::run

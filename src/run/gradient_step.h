@@ -69,4 +69,8 @@ void ReseedDropout(Module& module, uint64_t seed);
 // when the part is the whole batch.
 Tensor WeightedLoss(const Tensor& mean_loss, int64_t examples, int64_t global_examples);
 
+// The fault-injection point rank_nan (docs/reliability.md): `loss` turned NaN on this rank at
+// global step `step` (0-based, the step being computed), else `loss` itself.
+Tensor MaybePoisonedLoss(const Tensor& loss, int rank, int64_t step);
+
 }  // namespace hearth::run

@@ -63,7 +63,7 @@ class OverlappedStep final : public GradientStep {
         HEARTH_ASSIGN_OR_RETURN(y, GatherRows(batch.labels, rows_));
       }
       GradientTape tape;
-      Tensor loss = c_.loss(c_.model(x), y);
+      Tensor loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
       const float value = loss.item();
       stats_[0] += value * static_cast<float>(end - begin);
       if (!std::isfinite(value)) stats_[3 + rank] = 1;

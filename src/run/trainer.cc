@@ -2,12 +2,14 @@
 // runs this same loop on its block of each global batch; gradients are averaged between backward
 // and the optimizer step (run/gradient_step.h), and rank 0 alone writes the run directory.
 #include <cmath>
+#include <csignal>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/fault_injection.h"
 #include "hearth/async_checkpoint_saver.h"
 #include "hearth/blas.h"
 #include "hearth/dist/collectives.h"
@@ -51,6 +53,15 @@ Status TrimMetricsLog(const std::string& path, int64_t last_step) {
     kept += r.ToJson() + "\n";
   }
   return Env::Default().WriteFileAtomically(path, kept);
+}
+
+// The fault-injection points after a training step (docs/reliability.md): this rank dies as if
+// killed (rank_exit) or freezes as if hung (rank_stall) right after `step`.
+void StepFaults(int rank, int64_t step) {
+  if (!faults::Enabled()) return;
+  const std::string r = std::to_string(rank), s = std::to_string(step);
+  faults::MaybeKill("rank_exit", {{"rank", r}, {"step", s}});
+  if (faults::Match("rank_stall", {{"rank", r}, {"step", s}})) ::raise(SIGSTOP);
 }
 
 std::string RankList(const std::vector<int>& ranks) {
@@ -274,6 +285,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
       const double lr = optimizer->learning_rate();
       optimizer->Step(params);
       ++pos.step;
+      StepFaults(comm->rank(), pos.step);
       pos.batch_in_epoch = loader.step();
       const int64_t n = batch.global_size;
       const auto loss_value = static_cast<float>(step.loss);

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/fault_injection.h"
 
 namespace hearth {
 namespace {
@@ -76,6 +77,9 @@ class PosixWritableFile final : public WritableFile {
   }
 
   Status Append(std::string_view data) override {
+    // Fault point "write" (docs/reliability.md): a full disk (ENOSPC) by default.
+    if (const int err = faults::FailureErrno("write", {{"path", path_}}, ENOSPC))
+      return ErrnoToStatus("cannot write", path_, err);
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {
@@ -91,6 +95,8 @@ class PosixWritableFile final : public WritableFile {
   }
 
   Status Sync() override {
+    if (const int err = faults::FailureErrno("fsync", {{"path", path_}}, EIO))
+      return ErrnoToStatus("cannot fsync", path_, err);
     if (::fsync(fd_) != 0) return ErrnoToStatus("cannot fsync", path_, errno);
     return absl::OkStatus();
   }
@@ -151,6 +157,8 @@ class PosixEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
+    if (const int err = faults::FailureErrno("fsync", {{"path", dir}}, EIO))
+      return ErrnoToStatus("cannot fsync directory", dir, err);
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoToStatus("cannot open directory", dir, errno);
     const int rc = ::fsync(fd);

@@ -8,6 +8,7 @@
 
 #include "ckpt/fault_injecting_env.h"
 #include "ckpt/temp_dir.h"
+#include "core/fault_injection.h"
 
 namespace hearth {
 namespace {
@@ -156,6 +157,25 @@ TEST(EnvTest, LyingDiskTruncatesSilently) {
   env.DropWritesAfter(3);
   ASSERT_TRUE(env.WriteFileAtomically(path, "abcdef").ok()) << "the disk lies";
   EXPECT_EQ(env.ReadFile(path).value(), "abc");
+}
+
+// The default Env's own fault points (HEARTH_FAULTS "write" and "fsync"), which other processes
+// (hearthd, workers) use: a failure there keeps the old file and leaves no temp file behind.
+TEST(EnvTest, TheDefaultEnvFailsWritesAndSyncsWhereHearthFaultsSays) {
+  TempDir tmp;
+  Env& env = Env::Default();
+  const std::string path = tmp.file("data");
+  ASSERT_TRUE(env.WriteFileAtomically(path, "version one").ok());
+  faults::SetSpecForTesting("write:path=" + tmp.path());
+  Status full = env.WriteFileAtomically(path, "version two");
+  EXPECT_TRUE(absl::IsResourceExhausted(full)) << full;
+  EXPECT_NE(full.message().find("free space"), absl::string_view::npos) << full;
+  faults::SetSpecForTesting("fsync:path=" + tmp.path() + ",errno=5");
+  Status io = env.WriteFileAtomically(path, "version two");
+  EXPECT_NE(io.message().find("cannot fsync"), absl::string_view::npos) << io;
+  faults::SetSpecForTesting("");
+  EXPECT_EQ(env.ReadFile(path).value(), "version one");
+  EXPECT_EQ(CountTempFiles(env, tmp.path()), 0);
 }
 
 }  // namespace
