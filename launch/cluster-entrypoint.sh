@@ -38,7 +38,11 @@ environment (container defaults):
   HEARTH_WORKER_ADDRESS            how workers reach hearthd (default: this host's address and
                                    the --listen port)
   HEARTH_TOKEN_FILE=/run/secrets/hearth_token   the API token (hearthd --token-file)
-  HEARTH_INSECURE=0                1: run hearthd without a token (--insecure)
+  HEARTH_TLS_CERT=$HEARTH_SHARED/tls/hearthd.crt  hearthd's TLS certificate, also the CA that
+                                   clients and workers trust (hearth --ca); made self-signed for
+                                   this host's address (and 127.0.0.1) at every start unless given
+  HEARTH_TLS_KEY=$HEARTH_STATE/tls/hearthd.key    its private key (coordinator only)
+  HEARTH_INSECURE=0                1: run hearthd without a token or TLS (--insecure)
   HEARTH_NET                       CIDR for MPI traffic (hearthrun --net); default: Open MPI's choice
   HEARTH_BIND                      hearthrun --bind (none when the hosts share cores: containers or
                                    namespaces on one machine, where every host's rank 0 would
@@ -206,6 +210,22 @@ run_hearthrun() {
     ${HEARTH_BIND:+--bind "$HEARTH_BIND"} "$@"
 }
 
+# A self-signed certificate (and its key) for hearthd's TLS, valid for this host's address, the
+# name "coordinator" and loopback: the token must not cross the network in clear text.
+make_tls() {
+  local cert=$1 tls_key=$2 addr=$3 san="DNS:coordinator,DNS:localhost,IP:127.0.0.1"
+  [ -n "$addr" ] && san="$san,IP:$addr"
+  mkdir -p "$(dirname "$cert")" "$(dirname "$tls_key")" || die "cannot create the TLS directories"
+  command -v openssl >/dev/null || die "openssl is needed to make hearthd's TLS certificate" \
+    "(apt-get install openssl), or give HEARTH_TLS_CERT and HEARTH_TLS_KEY"
+  (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=hearthd" \
+    -addext "subjectAltName=$san" -keyout "$tls_key.tmp" -out "$cert.tmp" 2>/dev/null) ||
+    die "openssl could not make a certificate for $san"
+  chmod 644 "$cert.tmp"
+  mv "$tls_key.tmp" "$tls_key" && mv "$cert.tmp" "$cert" || die "cannot write $cert"
+  log "coordinator: TLS certificate for $san in $cert (clients: --ca $cert)"
+}
+
 run_coordinator() {
   local hearthd listen port addr worker_address hostfile slots min wait_s refresh token_args=()
   local wrapper pid refresher="" deadline
@@ -230,6 +250,11 @@ run_coordinator() {
   mkdir -p "$state" || die "cannot create $state (HEARTH_STATE)"
   addr=$(my_addr)
   worker_address=${HEARTH_WORKER_ADDRESS:-${addr:-127.0.0.1}:$port}
+  if [ "${HEARTH_INSECURE:-0}" != 1 ]; then
+    local cert=${HEARTH_TLS_CERT:-$shared/tls/hearthd.crt} tls_key=${HEARTH_TLS_KEY:-$state/tls/hearthd.key}
+    if [ -z "${HEARTH_TLS_CERT:-}" ]; then make_tls "$cert" "$tls_key" "$addr"; fi
+    token_args+=(--tls-cert "$cert" --tls-key "$tls_key")
+  fi
 
   ensure_key
   hostfile=$state/hostfile

@@ -22,7 +22,7 @@ done
 
 # Build and runtime packages. Keep in sync with docker/Dockerfile.
 packages=(
-  build-essential cmake pkg-config git ca-certificates python3 python3-numpy
+  build-essential cmake pkg-config git ca-certificates openssl python3 python3-numpy
   libopenmpi-dev openmpi-bin
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libssl-dev zlib1g-dev

@@ -95,6 +95,13 @@ struct MonitoredMetric {
   MetricMode mode = MetricMode::kMin;
 };
 
+// The one spelling of a checkpoint's file name in a run directory (and in hearthd's store):
+// "ckpt-<step>.safetensors", and back (nullopt for any other name, leading zeros included).
+inline constexpr char kCheckpointFilePrefix[] = "ckpt-";
+inline constexpr char kCheckpointFileSuffix[] = ".safetensors";
+std::string CheckpointFileName(int64_t step);
+std::optional<int64_t> CheckpointStepOfFileName(std::string_view name);
+
 struct CheckpointRecord {
   int64_t step = 0;
   std::string file;              // name inside the run directory, e.g. "ckpt-100.safetensors"

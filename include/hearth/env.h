@@ -33,6 +33,33 @@ class WritableFile {
   virtual Status Close() = 0;
 };
 
+class Env;
+
+// A file written in pieces that appears at its path only once complete: the bytes go to a temp
+// file in the same directory (named as WriteFileAtomically's), and Commit() fsyncs it, renames it
+// over the path and fsyncs the directory. Destroying an uncommitted file removes the temp file,
+// so a failed or abandoned write leaves the path as it was and nothing behind. Not thread-safe.
+class AtomicFile {
+ public:
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  Status Append(std::string_view data);
+  Status Commit();
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_; }
+
+ private:
+  friend class Env;
+  AtomicFile(Env& env, std::string path, std::string temp, std::unique_ptr<WritableFile> file)
+      : env_(env), path_(std::move(path)), temp_(std::move(temp)), file_(std::move(file)) {}
+
+  Env& env_;
+  std::string path_, temp_;
+  std::unique_ptr<WritableFile> file_;  // null once committed
+};
+
 // Implementations must be safe to call from several threads at once (the POSIX one is: it keeps no
 // state). Paths are plain strings; directories are separated with '/'.
 class Env {
@@ -63,6 +90,8 @@ class Env {
   // removed (best effort) and `path` is untouched. Temp names are "<path>.tmp-<pid>-<n>".
   // Built only on the virtual calls above, so every Env (including test ones) follows the protocol.
   Status WriteFileAtomically(const std::string& path, std::span<const std::string_view> pieces);
+  // The streaming form of the same protocol.
+  StatusOr<std::unique_ptr<AtomicFile>> NewAtomicFile(const std::string& path);
   Status WriteFileAtomically(const std::string& path, std::string_view data) {
     return WriteFileAtomically(path, std::span<const std::string_view>(&data, 1));
   }

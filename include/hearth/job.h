@@ -138,7 +138,16 @@ StatusOr<Shape> ResolveInputShape(const v1::JobSpec& spec, const Shape& data_exa
 //   flatten layer before it)
 // Dense layers take flat input only ([N, F]): they never flatten implicitly, as Linear's
 // OutputShape requires, so a conv-to-dense transition always shows in the spec as a flatten layer.
+// Also bounded, so that no spec or checkpoint makes Hearth allocate without limit: examples and
+// every layer's output hold at most kMaxValuesPerExample values, the model at most
+// kMaxModelParameters parameters (INVALID_ARGUMENT naming the layer otherwise).
 StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_shape);
+inline constexpr int64_t kMaxValuesPerExample = int64_t{1} << 31;
+inline constexpr int64_t kMaxModelParameters = int64_t{1} << 31;
+
+// How many parameters BuildModel's model has for examples of `example_shape` (InferOutputShape's
+// checks included), without allocating them.
+StatusOr<int64_t> CountModelParameters(const v1::JobSpec& spec, const Shape& example_shape);
 
 // Builds model.layers for inputs [N, example_shape...]: dense -> Linear with its input width
 // inferred, conv2d -> Conv2d with its input channels inferred, and so on. Child i of the result is

@@ -41,4 +41,10 @@ class Shape {
 // Row-major strides in elements.
 void ContiguousStrides(const Shape& shape, int64_t* strides);
 
+// For dimensions read from a file or a request: whether every dimension is >= 0 and the product
+// of the dimensions, times `scale` (e.g. an element size), stays within `limit`. A zero dimension
+// does not end the check: the other dimensions' product must fit too, since strides and record
+// sizes are computed from them whether or not the array is empty.
+bool DimsWithin(const int64_t* dims, int rank, int64_t scale, int64_t limit);
+
 }  // namespace hearth

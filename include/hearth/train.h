@@ -64,8 +64,14 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
 // A trained model restored from a checkpoint, ready to evaluate or predict.
 class TrainedModel {
  public:
+  // Everything in the file is checked before it is used, as user input: the embedded job spec
+  // (ValidateJobSpec), every count and shape, and the model's size against the weights stored,
+  // so a crafted checkpoint gets DATA_LOSS, never a crash or an unbounded allocation.
   static StatusOr<std::unique_ptr<TrainedModel>> Load(const std::string& checkpoint_path,
                                                       Env& env = Env::Default());
+  // The same for checkpoint contents already read; `path` names them in errors.
+  static StatusOr<std::unique_ptr<TrainedModel>> FromCheckpoint(Checkpoint checkpoint,
+                                                                const std::string& path);
 
   const v1::JobSpec& spec() const { return spec_; }
   const std::vector<std::string>& class_names() const { return class_names_; }

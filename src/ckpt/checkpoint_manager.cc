@@ -12,29 +12,10 @@ namespace hearth {
 namespace {
 
 constexpr char kIndexFormat[] = "hearth.checkpoints/1";
-constexpr char kFilePrefix[] = "ckpt-";
-constexpr char kFileSuffix[] = ".safetensors";
 // A verified checkpoint waits under this suffix before it is renamed to its final name, so even a
 // save that replaces an existing step never swaps a good file for a damaged one. Contains ".tmp-",
 // so Open() cleans it up after a crash.
 constexpr char kStagedSuffix[] = ".tmp-staged";
-
-std::string FileForStep(int64_t step) {
-  return absl::StrCat(kFilePrefix, step, kFileSuffix);
-}
-
-// The step of "ckpt-<step>.safetensors", or nullopt for any other name.
-std::optional<int64_t> StepOfFile(std::string_view name) {
-  if (!name.starts_with(kFilePrefix) || !name.ends_with(kFileSuffix)) return std::nullopt;
-  const size_t prefix = sizeof(kFilePrefix) - 1, suffix = sizeof(kFileSuffix) - 1;
-  if (name.size() <= prefix + suffix) return std::nullopt;
-  const std::string_view digits = name.substr(prefix, name.size() - prefix - suffix);
-  if (digits.empty() || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
-  int64_t step;
-  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
-  if (ec != std::errc() || ptr != digits.data() + digits.size() || step < 0) return std::nullopt;
-  return step;
-}
 
 const char* ModeName(MetricMode mode) {
   return mode == MetricMode::kMin ? "min" : "max";
@@ -56,6 +37,23 @@ std::optional<size_t> FindBest(const std::vector<CheckpointRecord>& records, Met
 
 }  // namespace
 
+std::string CheckpointFileName(int64_t step) {
+  return absl::StrCat(kCheckpointFilePrefix, step, kCheckpointFileSuffix);
+}
+
+std::optional<int64_t> CheckpointStepOfFileName(std::string_view name) {
+  const std::string_view prefix = kCheckpointFilePrefix, suffix = kCheckpointFileSuffix;
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  if (name.size() <= prefix.size() + suffix.size()) return std::nullopt;
+  const std::string_view digits =
+      name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.empty() || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  int64_t step;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || step < 0) return std::nullopt;
+  return step;
+}
+
 StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Open(
     Env& env, std::string dir, CheckpointManagerOptions options) {
   if (options.keep_last < 1)
@@ -69,7 +67,7 @@ StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Open(
   for (const std::string& name : names) {
     // Left by a save that crashed; never referenced by the index. Only our own files' temps: the
     // directory may hold other outputs being written right now.
-    const bool ours = name.starts_with(kFilePrefix) || name.starts_with(kIndexFile);
+    const bool ours = name.starts_with(kCheckpointFilePrefix) || name.starts_with(kIndexFile);
     if (ours && IsAtomicWriteTempName(name) && !options.read_only)
       env.RemoveFile(JoinPath(m->dir_, name)).IgnoreError();
   }
@@ -79,7 +77,8 @@ StatusOr<std::unique_ptr<CheckpointManager>> CheckpointManager::Open(
     // No index: adopt the checkpoint files by step order (their metrics are unknown).
     std::vector<CheckpointRecord> found;
     for (const std::string& name : names)
-      if (std::optional<int64_t> step = StepOfFile(name)) found.push_back({*step, name, {}});
+      if (std::optional<int64_t> step = CheckpointStepOfFileName(name))
+        found.push_back({*step, name, {}});
     std::sort(found.begin(), found.end(),
               [](const auto& a, const auto& b) { return a.step < b.step; });
     m->records_ = std::move(found);
@@ -121,7 +120,7 @@ Status CheckpointManager::Save(int64_t step, const Checkpoint& checkpoint,
           dir_, monitor_name_, ModeName(monitor_mode_), metric->name, ModeName(metric->mode)));
   }
 
-  const std::string file = FileForStep(step);
+  const std::string file = CheckpointFileName(step);
   const std::string path = JoinPath(dir_, file);
   if (options_.verify_after_write) {
     const std::string staged = path + kStagedSuffix;
@@ -178,7 +177,7 @@ void CheckpointManager::RemoveUnreferencedFiles() {
   StatusOr<std::vector<std::string>> names = env_.ListDir(dir_);
   if (!names.ok()) return;
   for (const std::string& name : *names) {
-    if (!StepOfFile(name)) continue;
+    if (!CheckpointStepOfFileName(name)) continue;
     bool referenced = false;
     for (const CheckpointRecord& r : records_) referenced |= r.file == name;
     if (!referenced) env_.RemoveFile(JoinPath(dir_, name)).IgnoreError();
@@ -257,7 +256,7 @@ Status CheckpointManager::ReadIndex() {
     if (!step || !step->AsInt64(&r.step) || !file || !file->is_string())
       return corrupt("a checkpoint entry lacks an integer \"step\" or a string \"file\"");
     // Only names this manager writes: the index must never point outside the run directory.
-    if (StepOfFile(file->text) != r.step)
+    if (CheckpointStepOfFileName(file->text) != r.step)
       return corrupt(
           absl::StrCat("entry \"", file->text, "\" is not named ckpt-", r.step, ".safetensors"));
     r.file = file->text;

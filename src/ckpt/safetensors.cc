@@ -122,16 +122,18 @@ class Reader {
       return Unsupported(absl::StrCat(where, " has rank ", shape->array.size(),
                                       "; Hearth tensors have at most ", kMaxRank, " dimensions"));
     // numel * element size must not overflow before it is compared with the byte range.
-    uint64_t bytes = static_cast<uint64_t>(DTypeSize(e->dtype));
     for (const json::Value& d : shape->array) {
       uint64_t dim;
       if (!d.AsUint64(&dim) || dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return Corrupt(where + " has a shape entry that is not a non-negative integer");
-      if (dim != 0 && bytes > std::numeric_limits<uint64_t>::max() / dim)
-        return Corrupt(where + " has a shape too large to be real");
-      bytes *= dim;
       e->shape.push_back(static_cast<int64_t>(dim));
     }
+    // Every dimension counts, also past a zero one: shapes are multiplied out elsewhere.
+    if (!DimsWithin(e->shape.data(), static_cast<int>(e->shape.size()), DTypeSize(e->dtype),
+                    std::numeric_limits<int64_t>::max()))
+      return Corrupt(where + " has a shape too large to be real");
+    uint64_t bytes = static_cast<uint64_t>(DTypeSize(e->dtype));
+    for (int64_t dim : e->shape) bytes *= static_cast<uint64_t>(dim);
     if (!offsets->array[0].AsUint64(&e->begin) || !offsets->array[1].AsUint64(&e->end))
       return Corrupt(where + " has data_offsets that are not non-negative integers");
     if (e->end < e->begin)

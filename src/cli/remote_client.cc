@@ -8,6 +8,7 @@
 #include <ctime>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -82,15 +83,26 @@ bool LooksLikeSweepId(const std::string& s) {
 }
 
 StatusOr<std::unique_ptr<RemoteClient>> RemoteClient::Connect(const ParsedArgs& args) {
+  return Open(args, std::nullopt);
+}
+
+StatusOr<std::unique_ptr<RemoteClient>> RemoteClient::ConnectWithCredential(
+    const ParsedArgs& args, std::string credential) {
+  return Open(args, std::move(credential));
+}
+
+StatusOr<std::unique_ptr<RemoteClient>> RemoteClient::Open(const ParsedArgs& args,
+                                                           std::optional<std::string> credential) {
   std::unique_ptr<RemoteClient> client(new RemoteClient());
   client->address_ = CoordinatorAddress(args);
   if (client->address_.empty())
     return absl::InvalidArgumentError("--coordinator: expected HOST:PORT, got an empty address");
 
   const bool token_flag = args.Has("token-file");
+  if (credential) client->token_ = *std::move(credential);
   const std::string token_path =
       token_flag ? args.Get("token-file") : EnvOrEmpty("HEARTH_TOKEN_FILE");
-  if (!token_path.empty()) {
+  if (!credential && !token_path.empty()) {
     const std::string what = token_flag ? "--token-file" : "HEARTH_TOKEN_FILE";
     HEARTH_ASSIGN_OR_RETURN(std::string text, ReadFlagFile(what, token_path));
     client->token_ = std::string(absl::StripAsciiWhitespace(text));

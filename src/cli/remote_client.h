@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ class RemoteClient {
   // Reads the token file and the CA certificate (--ca or $HEARTH_CA_FILE); the channel connects
   // lazily, so an unreachable coordinator shows up on the first call, as UNAVAILABLE.
   static StatusOr<std::unique_ptr<RemoteClient>> Connect(const ParsedArgs& args);
+  // The same with `credential` sent as the bearer token instead of a token file's (a worker's
+  // secret: `hearth worker`).
+  static StatusOr<std::unique_ptr<RemoteClient>> ConnectWithCredential(const ParsedArgs& args,
+                                                                       std::string credential);
 
   v1::Coordinator::Stub& stub() { return *stub_; }
   // The workers' service on the same channel (`hearth worker`).
@@ -57,6 +62,8 @@ class RemoteClient {
 
  private:
   RemoteClient() = default;
+  static StatusOr<std::unique_ptr<RemoteClient>> Open(const ParsedArgs& args,
+                                                      std::optional<std::string> credential);
   std::string address_;
   std::string token_;
   std::shared_ptr<grpc::Channel> channel_;

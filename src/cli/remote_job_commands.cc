@@ -168,11 +168,20 @@ int RunLogs(const ParsedArgs& args) {
   auto reader = (*client)->stub().GetJobLogs(context.get(), request);
   const bool json = args.Has("json");
   v1::LogChunk chunk;
+  int attempt = -1;
   while (reader->Read(&chunk)) {
     for (const v1::LogLine& line : chunk.lines()) {
+      // Following a job across a restart: say where the new attempt's lines begin.
+      if (!json && attempt >= 0 && line.attempt() != attempt)
+        std::printf("--- attempt %d ---\n", line.attempt());
+      attempt = line.attempt();
       if (json) {
-        std::printf("%s\n",
-                    JsonObject().Add("rank", line.rank()).Add("text", line.text()).str().c_str());
+        std::printf("%s\n", JsonObject()
+                                .Add("rank", line.rank())
+                                .Add("attempt", line.attempt())
+                                .Add("text", line.text())
+                                .str()
+                                .c_str());
       } else if (*rank < 0 && !absl::StartsWith(line.text(), "[rank ")) {
         std::printf("[rank %d] %s\n", line.rank(), line.text().c_str());
       } else {

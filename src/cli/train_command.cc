@@ -77,33 +77,38 @@ StatusOr<int> BlasThreads(const ParsedArgs& args, const dist::Communicator& comm
   return static_cast<int>(threads);
 }
 
-// Under mpirun every rank reads the same job file and finds the same mistakes: only rank 0 says
-// so. (They all exit 1, which ends the job.)
-int FailOnce(const CommandSpec& spec, const absl::Status& status) {
-  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  if (rank != nullptr && std::string_view(rank) != "0") return 1;
-  return Fail(spec, status);
+// The job file, loaded and validated.
+StatusOr<v1::JobSpec> LoadValidJob(const std::string& path) {
+  HEARTH_ASSIGN_OR_RETURN(v1::JobSpec job, LoadJobSpec(path));
+  if (Status s = ValidateJobSpec(job); !s.ok())
+    return absl::Status(s.code(), absl::StrFormat("%s: %s", path, s.message()));
+  return job;
 }
 
 int Run(const ParsedArgs& args) {
   const CommandSpec& spec = TrainCommand().spec;
-  auto job = LoadJobSpec(args.positionals[0]);
-  if (!job.ok()) return FailOnce(spec, job.status());
-  if (Status s = ValidateJobSpec(*job); !s.ok())
-    return FailOnce(
-        spec, absl::Status(s.code(), absl::StrFormat("%s: %s", args.positionals[0], s.message())));
+  StatusOr<v1::JobSpec> job = LoadValidJob(args.positionals[0]);
+  if (!dist::LaunchedByMpi()) {
+    if (!job.ok()) return Fail(spec, job.status());
+  }
   if (args.Has("resume") && args.Has("out") && args.Get("out") != args.Get("resume"))
     return Fail(spec, absl::InvalidArgumentError("--resume RUN_DIR already names the run "
                                                  "directory; drop --out"));
-  auto workers = PositiveFlag(args, "workers", Workers(*job), 4096);
-  if (!workers.ok()) return Fail(spec, workers.status());
-  if (!dist::LaunchedByMpi() && *workers > 1)
-    return RunWorkers(args, args.Get("resume", args.Get("out", DefaultRunDir(*job))),
-                      static_cast<int>(*workers));
+  if (!dist::LaunchedByMpi()) {
+    auto workers = PositiveFlag(args, "workers", Workers(*job), 4096);
+    if (!workers.ok()) return Fail(spec, workers.status());
+    if (*workers > 1)
+      return RunWorkers(args, args.Get("resume", args.Get("out", DefaultRunDir(*job))),
+                        static_cast<int>(*workers));
+  }
 
   auto comm = dist::CreateCommunicator();
   if (!comm.ok()) return Fail(spec, comm.status());
   const bool root = (*comm)->is_root();
+  // Under mpirun every rank reads the job file and finds the same mistakes: they agree, so
+  // rank 0 reports them once and every rank stops together (none can be cut short before it).
+  if (Status agreed = dist::AgreeOnStatus(**comm, job.status()); !agreed.ok())
+    return root ? Fail(spec, agreed) : 1;
   TrainOptions options;
   options.comm = comm->get();
   options.resume = args.Has("resume");

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "absl/strings/str_format.h"
+#include "coordinator/data_dir.h"
 #include "coordinator/grpc_status.h"
 #include "coordinator/sha256.h"
 #include "hearth/checkpoint.h"
@@ -17,6 +17,7 @@
 namespace hearth::cli {
 namespace {
 
+using coordinator::CheckpointId;
 using coordinator::FromGrpc;
 using coordinator::Sha256Hex;
 
@@ -41,12 +42,9 @@ WorkerReporter::WorkerReporter(const RemoteClient& client, v1::WorkerService::St
       attempt_(attempt) {
   // Checkpoints already in the run directory came from the coordinator (a resume).
   std::error_code error;
-  static const std::regex kName(R"(ckpt-(\d+)\.safetensors)");
-  for (const auto& entry : std::filesystem::directory_iterator(run_dir_, error)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, kName)) uploaded_.insert(std::stoll(m[1]));
-  }
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir_, error))
+    if (std::optional<int64_t> step = CheckpointStepOfFileName(entry.path().filename().string()))
+      uploaded_.insert(*step);
 }
 
 WorkerReporter::~WorkerReporter() {
@@ -77,8 +75,11 @@ Status WorkerReporter::Report(const v1::ProgressReport& report) {
   auto context = client_.NewContext(std::chrono::seconds(60));
   v1::ProgressAck ack;
   Status status = FromGrpc(stub_.ReportProgress(context.get(), report, &ack));
-  // A newer attempt has replaced this one (or the job was cancelled meanwhile): stop training.
-  if (absl::IsFailedPrecondition(status)) stop_ = true;
+  // A newer attempt has replaced this one, the job has ended or this attempt's secret is no
+  // longer valid: stop training.
+  if (absl::IsFailedPrecondition(status) || absl::IsUnauthenticated(status) ||
+      absl::IsPermissionDenied(status))
+    stop_ = true;
   HEARTH_RETURN_IF_ERROR(status);
   if (ack.stop()) stop_ = true;
   return absl::OkStatus();
@@ -112,15 +113,11 @@ Status WorkerReporter::Poll(bool final_pass) {
       HEARTH_RETURN_IF_ERROR(Report(report));
     }
   }
-  static const std::regex kName(R"(ckpt-(\d+)\.safetensors)");
   std::error_code error;
   std::vector<std::pair<int64_t, std::string>> fresh;
   for (const auto& entry : std::filesystem::directory_iterator(run_dir_, error)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (!std::regex_match(name, m, kName)) continue;
-    const int64_t step = std::stoll(m[1]);
-    if (!uploaded_.count(step)) fresh.push_back({step, entry.path().string()});
+    const std::optional<int64_t> step = CheckpointStepOfFileName(entry.path().filename().string());
+    if (step && !uploaded_.count(*step)) fresh.push_back({*step, entry.path().string()});
   }
   std::sort(fresh.begin(), fresh.end());
   if (fresh.empty()) return absl::OkStatus();
@@ -181,11 +178,16 @@ Status WorkerReporter::Upload(const std::string& path, int64_t step, const std::
   return FromGrpc(writer->Finish());
 }
 
-Status WorkerReporter::Finish(const TrainResult& result) {
+Status WorkerReporter::Flush() {
   quit_ = true;
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
-  HEARTH_RETURN_IF_ERROR(Poll(/*final_pass=*/true));
+  return Poll(/*final_pass=*/true);
+}
+
+Status WorkerReporter::Finish(const TrainResult& result) {
+  HEARTH_RETURN_IF_ERROR(Flush());
+  std::lock_guard lock(mu_);
   v1::ProgressReport report;
   report.set_job_id(job_id_);
   report.set_attempt(attempt_);
@@ -205,12 +207,12 @@ Status WorkerReporter::Finish(const TrainResult& result) {
     m->set_name(name);
     m->set_value(value);
   }
-  static const std::regex kName(R"(ckpt-(\d+)\.safetensors)");
-  std::smatch m;
-  const std::string latest = std::filesystem::path(result.checkpoint).filename().string();
-  const std::string best = std::filesystem::path(result.best_checkpoint).filename().string();
-  if (std::regex_match(latest, m, kName)) r->set_checkpoint_id(job_id_ + "/" + m[1].str());
-  if (std::regex_match(best, m, kName)) r->set_best_checkpoint_id(job_id_ + "/" + m[1].str());
+  const auto step_of = [](const std::string& path) {
+    return CheckpointStepOfFileName(std::filesystem::path(path).filename().string());
+  };
+  if (auto step = step_of(result.checkpoint)) r->set_checkpoint_id(CheckpointId(job_id_, *step));
+  if (auto step = step_of(result.best_checkpoint))
+    r->set_best_checkpoint_id(CheckpointId(job_id_, *step));
   return Report(report);
 }
 

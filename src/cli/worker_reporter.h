@@ -26,7 +26,9 @@ class WorkerReporter {
 
   // Starts polling the run directory every `period_ms`.
   void Start(int period_ms = 300);
-  // Reports what is left, then the final result; stops polling.
+  // Reports what is left (uploading every checkpoint not yet sent) and stops polling.
+  Status Flush();
+  // Flush(), then the final result.
   Status Finish(const TrainResult& result);
   // Set when the coordinator asked the job to stop (cancelled).
   bool stop_requested() const { return stop_; }

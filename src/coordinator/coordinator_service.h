@@ -1,5 +1,10 @@
 // The Coordinator gRPC service (rpc/hearth/v1/coordinator.proto) on the sync API: every call is
-// authenticated first, absl::Status errors map 1:1 to gRPC codes.
+// authenticated first, absl::Status errors map 1:1 to gRPC codes, every request is bounded by
+// the limits in CoordinatorContext, and an exception escaping a handler fails that request
+// (INTERNAL) rather than the process.
+//
+// Thread-safety: handlers run on gRPC's threads concurrently; the service's own state (the model
+// cache) is thread-safe, the rest lives in the context's thread-safe parts.
 #pragma once
 
 #include "coordinator/coordinator_context.h"
@@ -40,10 +45,19 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // The checkpoint a request names: `checkpoint_id`, else the best, else the latest.
   StatusOr<StoredCheckpoint> FindCheckpoint(const std::string& job_id,
                                             const std::string& checkpoint_id);
+  Status StreamLogs(grpc::ServerContext* context, const v1::GetJobLogsRequest& request,
+                    grpc::ServerWriter<v1::LogChunk>* writer);
 
   CoordinatorContext& c_;
   SweepManager& sweeps_;
   ModelCache models_;
 };
+
+// Runs a handler body, turning an exception that escapes it into INTERNAL for this request:
+// hearthd itself keeps serving. Shared by both services.
+grpc::Status Guarded(const char* method, const std::function<grpc::Status()>& body);
+
+// The best checkpoint's direction for a job: its checkpoint.mode, else inferred from the name.
+bool MaximizesMonitor(const v1::JobSpec& spec);
 
 }  // namespace hearth::coordinator

@@ -1,5 +1,7 @@
 #include "coordinator/data_roots.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
@@ -8,37 +10,49 @@
 namespace hearth::coordinator {
 namespace fs = std::filesystem;
 
-StatusOr<DataRoots> DataRoots::Create(const std::vector<std::string>& roots) {
+StatusOr<DataRoots> DataRoots::Create(const std::vector<std::string>& roots,
+                                      const std::vector<std::string>& excluded) {
   DataRoots out;
+  for (const std::string& path : excluded) {
+    std::error_code error;
+    const fs::path canonical = fs::weakly_canonical(fs::absolute(path), error);
+    out.excluded_.push_back(error ? path : canonical.string());
+  }
   for (const std::string& root : roots) {
     std::error_code error;
     const fs::path canonical = fs::canonical(root, error);
     if (error || !fs::is_directory(canonical))
       return absl::InvalidArgumentError(absl::StrFormat(
           "--data-root %s: not an existing directory; create it or pass another", root));
-    out.roots_.push_back(canonical.string());
+    const std::string resolved = canonical.string();
+    for (const std::string& own : out.excluded_)
+      if (resolved == own || resolved.starts_with(own + "/"))
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "--data-root %s lies inside hearthd's own %s; choose a directory outside it", root,
+            own));
+    out.roots_.push_back(resolved);
   }
   if (out.roots_.empty())
     return absl::InvalidArgumentError("at least one data root is needed (--data-root DIR)");
   return out;
 }
 
+DataFilePolicy DataRoots::Policy() const {
+  DataFilePolicy policy;
+  policy.roots = roots_;
+  policy.excluded = excluded_;
+  policy.regular_files_only = true;
+  return policy;
+}
+
 StatusOr<std::string> DataRoots::Resolve(const std::string& path, const std::string& field) const {
   if (path.empty()) return absl::InvalidArgumentError(absl::StrFormat("%s: empty path", field));
-  const fs::path given = fs::path(path).is_absolute() ? fs::path(path) : fs::path(roots_[0]) / path;
-  std::error_code error;
-  const fs::path canonical = fs::canonical(given, error);  // follows every symlink
-  if (error)
-    return absl::NotFoundError(
-        absl::StrFormat("%s: %s does not exist on the coordinator (data roots: %s)", field, path,
-                        absl::StrJoin(roots_, ", ")));
-  const std::string resolved = canonical.string();
-  for (const std::string& root : roots_)
-    if (resolved == root || resolved.starts_with(root + "/")) return resolved;
-  return absl::PermissionDeniedError(absl::StrFormat(
-      "%s: %s resolves to %s, outside the coordinator's data roots (%s); put the data under a "
-      "root or start hearthd with another --data-root",
-      field, path, resolved, absl::StrJoin(roots_, ", ")));
+  StatusOr<int> fd = OpenDataFile(path, Policy());
+  if (!fd.ok())
+    return Status(fd.status().code(), absl::StrFormat("%s: %s", field, fd.status().message()));
+  StatusOr<std::string> resolved = PathOfDescriptor(*fd);
+  ::close(*fd);
+  return resolved;
 }
 
 Status DataRoots::ResolveSpec(v1::JobSpec& spec) const {

@@ -1,20 +1,29 @@
 #include "coordinator/scheduler.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <vector>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "coordinator/data_dir.h"
 #include "coordinator/job_logs.h"
 #include "coordinator/job_session.h"
+#include "core/fault_injection.h"
+#include "hearth/env.h"
 #include "hearth/job.h"
+
+extern char** environ;
 
 namespace hearth::coordinator {
 namespace {
@@ -27,30 +36,61 @@ bool Terminal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
 
-// "<launcher pid> <boot id>": the pid is also the session id of every local process of the
-// attempt; the boot id tells whether it still means that (see BootId).
-std::string SessionFile(const std::string& attempt_dir) {
-  return attempt_dir + "/session";
-}
-
 int ExitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
 
+// The session file holds "<launcher pid> <boot id>" (job_session.h); a pid from another boot, or
+// a file that does not parse, names no session.
+pid_t ReadSession(const std::string& attempt_dir) {
+  StatusOr<std::string> text = Env::Default().ReadFile(SessionFile(attempt_dir));
+  if (!text.ok() || text->size() > 256) return 0;
+  std::vector<absl::string_view> fields = absl::StrSplit(*text, ' ', absl::SkipWhitespace());
+  int pid = 0;
+  if (fields.size() != 2 || !absl::SimpleAtoi(fields[0], &pid) || pid <= 1 ||
+      absl::StripAsciiWhitespace(fields[1]) != BootId())
+    return 0;
+  return static_cast<pid_t>(pid);
+}
+
+// This process's environment with the worker secret set, for execve.
+std::vector<std::string> ChildEnvironment(const std::string& secret) {
+  std::vector<std::string> env;
+  const std::string prefix = std::string(kWorkerSecretVariable) + "=";
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0) env.emplace_back(*e);
+  env.push_back(prefix + secret);
+  return env;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 }  // namespace
 
-Scheduler::Scheduler(JobStore& store, EventHub& hub, SchedulerOptions options)
-    : store_(store), hub_(hub), options_(std::move(options)) {}
+Scheduler::Scheduler(JobStore& store, EventHub& hub, EventHub& log_hub,
+                     WorkerCredentials& credentials, SchedulerOptions options)
+    : store_(store),
+      hub_(hub),
+      log_hub_(log_hub),
+      credentials_(credentials),
+      options_(std::move(options)) {}
 
 Scheduler::~Scheduler() {
-  {
-    std::lock_guard lock(mu_);
-    quit_ = true;
-  }
+  std::unique_lock lock(mu_);
+  quit_ = true;
   wake_.notify_all();
+  lock.unlock();
   if (loop_.joinable()) loop_.join();
+  // Pumps notice quit_ within one poll period; their jobs are left to the next Recover.
+  lock.lock();
+  finished_.wait(lock, [&] { return pumps_ == 0; });
 }
 
 void Scheduler::Start() {
@@ -61,47 +101,56 @@ void Scheduler::Wake() {
   wake_.notify_all();
 }
 
-Status Scheduler::SetState(v1::Job& job, v1::JobState state, const std::string& message) {
-  job.set_state(state);
-  if (state == v1::RUNNING && job.started_at() == 0) job.set_started_at(Now());
-  if (Terminal(state)) job.set_finished_at(Now());
-  HEARTH_RETURN_IF_ERROR(store_.UpdateJob(job));
+StatusOr<v1::Job> Scheduler::Transition(const std::string& job_id,
+                                        const std::vector<v1::JobState>& expected, v1::JobState to,
+                                        const std::string& message,
+                                        const std::function<void(v1::Job&)>& change) {
+  // Fault point "state_write" (docs/reliability.md): hold the write, to line up a race.
+  faults::MaybePause("state_write", {{"job", job_id}, {"state", v1::JobState_Name(to)}});
   v1::JobEvent event;
-  event.mutable_state()->set_state(state);
+  event.mutable_state()->set_state(to);
   event.mutable_state()->set_message(message);
-  HEARTH_RETURN_IF_ERROR(store_.AppendEvent(job.id(), event).status());
-  hub_.Notify();
-  return absl::OkStatus();
+  StatusOr<v1::Job> job = store_.UpdateJobIf(
+      job_id, expected,
+      [&](v1::Job& j) {
+        j.set_state(to);
+        if (to == v1::RUNNING && j.started_at() == 0) j.set_started_at(Now());
+        if (Terminal(to)) j.set_finished_at(Now());
+        if (change) change(j);
+        return absl::OkStatus();
+      },
+      event);
+  if (job.ok()) hub_.Notify();
+  return job;
 }
 
 Status Scheduler::Recover() {
   HEARTH_ASSIGN_OR_RETURN(std::vector<v1::Job> jobs,
                           store_.ListJobs({v1::RUNNING, v1::RESTARTING}, 1 << 30));
-  for (v1::Job& job : jobs) {
-    HEARTH_ASSIGN_OR_RETURN(int attempt, store_.CurrentAttempt(job.id()));
+  for (const v1::Job& job : jobs) {
     // What is left of the old workers would report to us as if nothing happened: stop it.
-    std::ifstream session_file(SessionFile(AttemptDir(options_.data_dir, job.id(), attempt)));
-    pid_t session = 0;
-    std::string boot;
-    if (session_file >> session >> boot && boot == BootId() && SignalSession(session, SIGTERM) > 0)
-      EndSession(session, absl::Seconds(5));
+    const pid_t session = ReadSession(AttemptDir(options_.data_dir, job.id(), job.attempt()));
+    if (session > 0 && SignalSession(session, SIGTERM) > 0) EndSession(session, absl::Seconds(5));
     if (job.state() == v1::RESTARTING) continue;  // relaunched by the loop
     if (job.restarts() < job.spec().max_restarts()) {
-      job.set_restarts(job.restarts() + 1);
-      HEARTH_RETURN_IF_ERROR(SetState(
-          job, v1::RESTARTING,
-          absl::StrFormat("hearthd restarted while the job ran; restart %d of %d from its latest "
-                          "checkpoint",
-                          job.restarts(), job.spec().max_restarts())));
+      HEARTH_RETURN_IF_ERROR(
+          Transition(job.id(), {v1::RUNNING}, v1::RESTARTING,
+                     absl::StrFormat("hearthd restarted while the job ran; restart %d of %d from "
+                                     "its latest checkpoint",
+                                     job.restarts() + 1, job.spec().max_restarts()),
+                     [](v1::Job& j) { j.set_restarts(j.restarts() + 1); })
+              .status());
     } else {
-      v1::FailureReport* failure = job.mutable_failure();
-      failure->set_rank(-1);
-      failure->set_exit_code(-1);
-      failure->set_error(absl::StrFormat(
+      const std::string error = absl::StrFormat(
           "hearthd restarted while the job ran, and it has no restarts left (max_restarts = %d); "
           "resubmit it, or set max_restarts so the coordinator resumes it from its checkpoint",
-          job.spec().max_restarts()));
-      HEARTH_RETURN_IF_ERROR(SetState(job, v1::FAILED, failure->error()));
+          job.spec().max_restarts());
+      HEARTH_RETURN_IF_ERROR(
+          Transition(job.id(), {v1::RUNNING}, v1::FAILED, error, [&](v1::Job& j) {
+            j.mutable_failure()->set_rank(-1);
+            j.mutable_failure()->set_exit_code(-1);
+            j.mutable_failure()->set_error(error);
+          }).status());
     }
   }
   return absl::OkStatus();
@@ -117,48 +166,38 @@ void Scheduler::Loop() {
   std::unique_lock lock(mu_);
   while (!quit_) {
     lock.unlock();
-    // Restarts first, then the queue in submission order (the store lists newest first).
-    StatusOr<std::vector<v1::Job>> restarting = store_.ListJobs({v1::RESTARTING}, 1 << 30);
-    StatusOr<std::vector<v1::Job>> queued = store_.ListJobs({v1::QUEUED}, 1 << 30);
+    // Restarts first, then the queue in submission order. Only the oldest few can start in one
+    // pass (first come, first served), so only those are read.
+    const int window = std::max(options_.slots, 1) + 16;
+    StatusOr<std::vector<v1::Job>> restarting =
+        store_.ListJobs({v1::RESTARTING}, window, "", /*oldest_first=*/true);
+    StatusOr<std::vector<v1::Job>> queued =
+        store_.ListJobs({v1::QUEUED}, window, "", /*oldest_first=*/true);
     std::vector<v1::Job> candidates;
-    if (restarting.ok())
-      candidates.insert(candidates.end(), restarting->rbegin(), restarting->rend());
-    if (queued.ok()) candidates.insert(candidates.end(), queued->rbegin(), queued->rend());
+    if (restarting.ok()) candidates = *std::move(restarting);
+    if (queued.ok()) candidates.insert(candidates.end(), queued->begin(), queued->end());
     lock.lock();
-    for (v1::Job& job : candidates) {
+    for (const v1::Job& job : candidates) {
       if (quit_ || running_.count(job.id()) > 0) continue;
       StatusOr<int32_t> workers = store_.JobWorkers(job.id());
       const int w = workers.ok() ? *workers : 1;
       if (w > options_.slots) {
         lock.unlock();
-        job.mutable_failure()->set_rank(-1);
-        job.mutable_failure()->set_error(absl::StrFormat(
+        const std::string error = absl::StrFormat(
             "the job needs %d worker slots but hearthd has %d; submit it with fewer workers or "
             "start hearthd with --slots %d",
-            w, options_.slots, w));
-        (void)SetState(job, v1::FAILED, job.failure().error());
+            w, options_.slots, w);
+        Transition(job.id(), {v1::QUEUED, v1::RESTARTING}, v1::FAILED, error, [&](v1::Job& j) {
+          j.mutable_failure()->set_rank(-1);
+          j.mutable_failure()->set_error(error);
+        }).IgnoreError();  // a cancel may have ended it meanwhile
         lock.lock();
         continue;
       }
       if (w > FreeSlots()) break;  // first come, first served: no overtaking
-      running_[job.id()] = Running{0, w, 0, false, false};
+      running_[job.id()] = Running{.workers = w};
       lock.unlock();
-      // The list was read a moment ago: a cancel may have ended the job since.
-      StatusOr<v1::Job> fresh = store_.GetJob(job.id());
-      if (!fresh.ok() || (fresh->state() != v1::QUEUED && fresh->state() != v1::RESTARTING)) {
-        lock.lock();
-        running_.erase(job.id());
-        continue;
-      }
-      job = *fresh;
-      if (Status s = Launch(job, w); !s.ok()) {
-        job.mutable_failure()->set_rank(-1);
-        job.mutable_failure()->set_error(std::string(s.message()));
-        (void)SetState(job, v1::FAILED, std::string(s.message()));
-        lock.lock();
-        running_.erase(job.id());
-        continue;
-      }
+      Launch(job, w);
       lock.lock();
     }
     KillOverdueCancels();
@@ -170,142 +209,285 @@ void Scheduler::KillOverdueCancels() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [id, r] : running_) {
     if (r.session <= 0 || r.kill_at > now) continue;
-    SignalSession(r.session, SIGKILL);  // the launcher's exit then ends the job (Reap)
+    SignalSession(r.session, SIGKILL);  // the launcher's exit then ends the job (Pump)
     r.kill_at = std::chrono::steady_clock::time_point::max();
   }
 }
 
-Status Scheduler::Launch(v1::Job job, int workers) {
-  HEARTH_ASSIGN_OR_RETURN(int attempt, store_.NextAttempt(job.id()));
-  const std::string dir = AttemptDir(options_.data_dir, job.id(), attempt);
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error)
-    return absl::InternalError(absl::StrFormat("cannot create %s: %s", dir, error.message()));
+void Scheduler::FailLaunch(const std::string& job_id, const std::string& error) {
+  Transition(job_id, {v1::RUNNING}, v1::FAILED, error, [&](v1::Job& j) {
+    j.mutable_failure()->set_rank(-1);
+    j.mutable_failure()->set_exit_code(-1);
+    j.mutable_failure()->set_error(error);
+  }).IgnoreError();
+  std::lock_guard lock(mu_);
+  running_.erase(job_id);
+  wake_.notify_all();
+}
+
+void Scheduler::Launch(const v1::Job& queued, int workers) {
+  const std::string& id = queued.id();
+  const int attempt = queued.attempt() + 1;
+  // Started only from QUEUED or RESTARTING: a cancel that got there first wins.
+  StatusOr<v1::Job> started = Transition(id, {v1::QUEUED, v1::RESTARTING}, v1::RUNNING,
+                                         absl::StrFormat("started %d worker%s (attempt %d)",
+                                                         workers, workers == 1 ? "" : "s", attempt),
+                                         [&](v1::Job& j) { j.set_attempt(attempt); });
+  if (!started.ok()) {
+    std::lock_guard lock(mu_);
+    running_.erase(id);
+    return;
+  }
+  bool cancelled_early = false;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_early = running_[id].cancel;
+  }
+  if (cancelled_early) {
+    Transition(id, {v1::RUNNING}, v1::CANCELLED, "cancelled before its workers started")
+        .IgnoreError();
+    std::lock_guard lock(mu_);
+    running_.erase(id);
+    finished_.notify_all();
+    return;
+  }
+  const std::string dir = AttemptDir(options_.data_dir, id, attempt);
+  if (Status made = Env::Default().CreateDirs(AttemptLogDir(dir)); !made.ok())
+    return FailLaunch(id, std::string(made.message()));
+  StatusOr<std::string> secret = credentials_.Issue(id, attempt);
+  if (!secret.ok()) return FailLaunch(id, std::string(secret.status().message()));
+
   std::vector<std::string> args = {options_.hearthrun, "-n", std::to_string(workers)};
   if (!options_.hostfile.empty()) args.insert(args.end(), {"--hostfile", options_.hostfile});
+  // Every line tagged "[1,<rank>]<stdout>:" on the launcher's output: how the logs of every
+  // rank, on any machine, reach the pump (launcher_output.h).
   args.insert(args.end(),
-              // Per-rank files where each rank runs, and every line tagged "[1,<rank>]<stdout>:"
-              // in the launcher log: how the logs of ranks on other machines reach us.
-              {"--output-dir", RankLogDir(dir), "--mca", "orte_tag_output", "1", "--",
-               options_.hearth_binary, "worker", "--coordinator", options_.worker_address, "--job",
-               job.id(), "--out", dir + "/run"});
-  if (!options_.token_file.empty()) args.insert(args.end(), {"--token-file", options_.token_file});
+              {"--mca", "orte_tag_output", "1", "--", options_.hearth_binary, "worker",
+               "--coordinator", options_.worker_address, "--job", id, "--out", AttemptRunDir(dir)});
   if (!options_.ca_file.empty()) args.insert(args.end(), {"--ca", options_.ca_file});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string log = LauncherLog(dir);
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::vector<std::string> env = ChildEnvironment(*secret);
+  std::vector<char*> argv = Pointers(args), envp = Pointers(env);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    credentials_.Revoke(id, attempt);
+    return FailLaunch(id, absl::StrFormat("cannot start the workers: pipe: %s", strerror(errno)));
+  }
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0) return absl::InternalError("cannot create " + log);
   const pid_t pid = ::fork();
   if (pid == 0) {
     // A session of its own, so Cancel and Finished reach hearthrun, mpirun and every local rank
-    // (see job_session.h).
+    // (see job_session.h). Only async-signal-safe calls from here to exec.
     ::setsid();
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
+    // hearthd blocks its stop signals and ignores SIGPIPE; the workers must not inherit either.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
-  ::close(log_fd);
+  const int fork_errno = errno;
+  ::close(pipe_fds[1]);
   if (null_fd >= 0) ::close(null_fd);
-  if (pid < 0) return absl::InternalError("fork failed: cannot start the workers");
-  std::ofstream(SessionFile(dir)) << pid << " " << BootId() << "\n";
+  if (pid < 0) {
+    ::close(pipe_fds[0]);
+    credentials_.Revoke(id, attempt);
+    return FailLaunch(id,
+                      absl::StrFormat("cannot start the workers: fork: %s", strerror(fork_errno)));
+  }
+  // From here the pump supervises the attempt whatever else fails: it reaps the launcher, ends
+  // what is left of its session and records the outcome, so no worker runs unwatched and the
+  // slots stay reserved until they are free.
+  bool cancel = false;
   {
     std::lock_guard lock(mu_);
-    running_[job.id()].session = pid;
-    running_[job.id()].attempt = attempt;
+    Running& r = running_[id];
+    r.session = pid;
+    r.attempt = attempt;
+    cancel = r.cancel;
+    if (cancel) r.kill_at = std::chrono::steady_clock::now() + options_.cancel_grace;
+    ++pumps_;
   }
-  HEARTH_RETURN_IF_ERROR(SetState(job, v1::RUNNING,
-                                  absl::StrFormat("started %d worker%s (attempt %d)", workers,
-                                                  workers == 1 ? "" : "s", attempt)));
-  std::thread([this, id = job.id(), pid] { Reap(id, pid); }).detach();
-  return absl::OkStatus();
+  if (cancel) ::kill(pid, SIGUSR1);
+  std::thread([this, id, pid, fd = pipe_fds[0], dir] { Pump(id, pid, fd, dir); }).detach();
+  const std::string session = absl::StrFormat("%d %s\n", pid, BootId());
+  if (Status s = Env::Default().WriteFileAtomically(SessionFile(dir), session); !s.ok()) {
+    // Without the session file a hearthd restart could not find these workers: stop them now.
+    std::fprintf(stderr, "hearthd: job %s: %s; stopping its workers\n", id.c_str(),
+                 std::string(s.message()).c_str());
+    SignalSession(pid, SIGKILL);
+  }
 }
 
-void Scheduler::Reap(std::string job_id, pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+void Scheduler::Pump(std::string job_id, pid_t pid, int output_fd, std::string attempt_dir) {
+  int exit_code = -1;
+  bool exited = false, quit = false;
+  try {
+    LauncherOutputSplitter logs(AttemptLogDir(attempt_dir), options_.logs);
+    std::string buffer(64 << 10, '\0');
+    bool open = true;
+    while (!exited) {
+      if (open) {
+        pollfd p{output_fd, POLLIN, 0};
+        if (::poll(&p, 1, 200) > 0) {
+          const ssize_t n = ::read(output_fd, buffer.data(), buffer.size());
+          if (n > 0) {
+            logs.Consume(std::string_view(buffer.data(), static_cast<size_t>(n)));
+            log_hub_.Notify();
+          } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            open = false;  // the launcher (and everything holding its output) has closed it
+          }
+        }
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      int status = 0;
+      const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+      if (reaped == pid || (reaped < 0 && errno == ECHILD)) {
+        exited = true;
+        exit_code = reaped == pid ? ExitCodeOf(status) : -1;
+      }
+      {
+        std::lock_guard lock(mu_);
+        quit = quit_;
+      }
+      if (quit) break;
+    }
+    if (exited && open) {
+      // What the launcher wrote before it exited; anything still holding the pipe open is ended
+      // with the session below.
+      ::fcntl(output_fd, F_SETFL, O_NONBLOCK);
+      for (ssize_t n; (n = ::read(output_fd, buffer.data(), buffer.size())) > 0;)
+        logs.Consume(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    }
+    logs.Finish();
+    log_hub_.Notify();
+  } catch (const std::exception& e) {
+    // The last resort: a pump must never take hearthd down. The job is failed instead.
+    std::fprintf(stderr, "hearthd: job %s: the log pump failed: %s\n", job_id.c_str(), e.what());
   }
-  Finished(job_id, ExitCodeOf(status));
+  ::close(output_fd);
+  if (!quit) {
+    if (!exited) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      exit_code = ExitCodeOf(status);
+    }
+    try {
+      Finished(job_id, exit_code, attempt_dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hearthd: job %s: recording its end failed: %s\n", job_id.c_str(),
+                   e.what());
+    }
+  }
+  std::lock_guard lock(mu_);
+  --pumps_;
+  finished_.notify_all();
 }
 
-void Scheduler::Finished(const std::string& job_id, int exit_code) {
-  Running r;
+void Scheduler::Finished(const std::string& job_id, int exit_code, const std::string& attempt_dir) {
+  pid_t session = 0;
+  int attempt = 0;
   {
     std::lock_guard lock(mu_);
     auto it = running_.find(job_id);
     if (it == running_.end()) return;
-    r = it->second;
-    running_.erase(it);
+    it->second.finishing = true;  // from now on a cancel waits for the outcome
+    session = it->second.session;
+    attempt = it->second.attempt;
   }
   // The launcher has exited; ranks it started may still be finishing (saving a checkpoint after
   // a cancel). Give them a moment, then end whatever is left of the session, so a job that reads
   // as ended has no process left.
-  EndSession(r.session, absl::Seconds(5));
-  wake_.notify_all();
+  EndSession(session, absl::Seconds(5));
+  credentials_.Revoke(job_id, attempt);
+  bool cancel = false, result = false;
+  {
+    std::lock_guard lock(mu_);
+    cancel = running_[job_id].cancel;
+    result = running_[job_id].result;
+  }
+  auto done = [&] {
+    std::lock_guard lock(mu_);
+    running_.erase(job_id);
+    finished_.notify_all();
+    wake_.notify_all();
+  };
   StatusOr<v1::Job> found = store_.GetJob(job_id);
-  if (!found.ok()) return;
-  v1::Job job = *found;
-  const std::string dir = AttemptDir(options_.data_dir, job_id, r.attempt);
-  if (r.cancel) {
-    (void)SetState(job, v1::CANCELLED, "cancelled");
-    return;
+  if (!found.ok()) return done();
+  const v1::Job& job = *found;
+  if (cancel) {
+    Transition(job_id, {v1::RUNNING}, v1::CANCELLED, "cancelled").IgnoreError();
+    return done();
   }
-  if (exit_code == 0 && (r.result || job.has_result())) {
-    (void)SetState(job, v1::SUCCEEDED, "training finished");
-    return;
+  if (exit_code == 0 && (result || job.has_result())) {
+    Transition(job_id, {v1::RUNNING}, v1::SUCCEEDED, "training finished").IgnoreError();
+    return done();
   }
-  v1::FailureReport report = DiagnoseFailure(dir, exit_code);
+  v1::FailureReport report = DiagnoseFailure(attempt_dir, exit_code);
   if (exit_code == 0)
     report.set_error("the workers exited without reporting a result: " + report.error());
   if (job.restarts() < job.spec().max_restarts()) {
-    job.set_restarts(job.restarts() + 1);
-    (void)SetState(
-        job, v1::RESTARTING,
-        absl::StrFormat("restart %d of %d from the latest checkpoint: %s%s", job.restarts(),
+    Transition(
+        job_id, {v1::RUNNING}, v1::RESTARTING,
+        absl::StrFormat("restart %d of %d from the latest checkpoint: %s%s", job.restarts() + 1,
                         job.spec().max_restarts(),
                         report.rank() >= 0 ? absl::StrFormat("rank %d: ", report.rank()) : "",
-                        report.error()));
-    return;
+                        report.error()),
+        [](v1::Job& j) { j.set_restarts(j.restarts() + 1); })
+        .IgnoreError();
+    return done();
   }
-  *job.mutable_failure() = report;
-  (void)SetState(job, v1::FAILED, report.error());
+  Transition(job_id, {v1::RUNNING}, v1::FAILED, report.error(), [&](v1::Job& j) {
+    *j.mutable_failure() = report;
+  }).IgnoreError();
+  done();
 }
 
 StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
-  HEARTH_ASSIGN_OR_RETURN(v1::Job job, store_.GetJob(job_id));
-  if (Terminal(job.state()))
-    return absl::FailedPreconditionError(
-        absl::StrFormat("job %s has already ended (%s)", job_id, v1::JobState_Name(job.state())));
-  pid_t session = 0;
-  {
-    std::lock_guard lock(mu_);
-    auto it = running_.find(job_id);
-    if (it != running_.end()) {
-      it->second.cancel = true;
-      session = it->second.session;
+  // A job moves between "not running" (QUEUED, RESTARTING) and running at most twice while a
+  // cancel looks: each pass either applies the cancel or sees the job ended.
+  for (int pass = 0; pass < 4; ++pass) {
+    {
+      std::unique_lock lock(mu_);
+      auto it = running_.find(job_id);
+      if (it != running_.end()) {
+        if (it->second.finishing) {
+          // Ending right now: report how it ended instead of pretending to cancel it.
+          finished_.wait(lock, [&] { return running_.count(job_id) == 0; });
+          continue;
+        }
+        it->second.cancel = true;
+        const pid_t session = it->second.session;
+        if (session > 0) {
+          // The workers' next progress ack says stop. SIGUSR1 reaches the ones between reports:
+          // mpirun forwards it to every rank, on every machine, and they stop together after the
+          // same step, rank 0 saving a checkpoint (a SIGTERM would make mpirun end the ranks
+          // instead). Whatever is left after the grace period is killed by the loop.
+          ::kill(session, SIGUSR1);
+          it->second.kill_at = std::chrono::steady_clock::now() + options_.cancel_grace;
+        }
+        lock.unlock();
+        return store_.GetJob(job_id);
+      }
     }
+    // Not running: queued, or waiting to restart. Nothing to stop.
+    StatusOr<v1::Job> cancelled = Transition(job_id, {v1::QUEUED, v1::RESTARTING}, v1::CANCELLED,
+                                             "cancelled before it started");
+    if (cancelled.ok() || !absl::IsFailedPrecondition(cancelled.status())) return cancelled;
+    HEARTH_ASSIGN_OR_RETURN(v1::Job job, store_.GetJob(job_id));
+    if (Terminal(job.state()))
+      return absl::FailedPreconditionError(
+          absl::StrFormat("job %s has already ended (%s)", job_id, v1::JobState_Name(job.state())));
+    // RUNNING: the loop started it meanwhile; the next pass finds it running.
   }
-  if (session <= 0) {  // queued or waiting to restart: nothing runs
-    HEARTH_RETURN_IF_ERROR(SetState(job, v1::CANCELLED, "cancelled before it started"));
-    return job;
-  }
-  // The workers' next progress ack says stop. SIGUSR1 reaches the ones between reports: mpirun
-  // forwards it to every rank, on every machine, and they stop together after the same step,
-  // rank 0 saving a checkpoint (a SIGTERM would make mpirun end the ranks instead).
-  // Whatever is left 10 s later is killed by the loop (KillOverdueCancels).
-  ::kill(session, SIGUSR1);
-  {
-    std::lock_guard lock(mu_);
-    auto it = running_.find(job_id);
-    if (it != running_.end() && it->second.session == session)
-      it->second.kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  }
-  return job;
+  return absl::UnavailableError(absl::StrFormat(
+      "job %s changed state while it was being cancelled; cancel it again", job_id));
 }
 
 bool Scheduler::CancelRequested(const std::string& job_id) {

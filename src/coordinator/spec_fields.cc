@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <limits>
-#include <regex>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
@@ -19,17 +19,48 @@ struct Segment {
   int index = -1;  // -1: not indexed
 };
 
+bool IsNameStart(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || (c >= '0' && c <= '9');
+}
+
+// "name" or "name[index]": a bounded scanner, no regex and no exceptions.
+StatusOr<Segment> ParseSegment(const std::string& path, absl::string_view part) {
+  auto invalid = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: \"%s\" is not a field name (expected e.g. optimizer.lr or "
+                        "model.layers[0].dense.units)",
+                        path, part));
+  };
+  size_t end = 0;
+  if (part.empty() || !IsNameStart(part[0])) return invalid();
+  while (end < part.size() && IsNameChar(part[end])) ++end;
+  Segment segment{std::string(part.substr(0, end)), -1};
+  if (end == part.size()) return segment;
+  if (part[end] != '[' || part.back() != ']') return invalid();
+  const absl::string_view digits = part.substr(end + 1, part.size() - end - 2);
+  int index = 0;
+  for (char c : digits)
+    if (c < '0' || c > '9') return invalid();
+  if (digits.empty() || !absl::SimpleAtoi(digits, &index) || index > (1 << 20))
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: the index in \"%s\" is not a list position (0 to %d)", path, part, 1 << 20));
+  segment.index = index;
+  return segment;
+}
+
 StatusOr<std::vector<Segment>> ParsePath(const std::string& path) {
-  static const std::regex kSegment(R"(([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?)");
+  if (path.empty())
+    return absl::InvalidArgumentError("empty path: name a field, e.g. optimizer.lr");
+  if (path.size() > 256)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s...: a field path of more than 256 characters", path.substr(0, 40)));
   std::vector<Segment> segments;
-  for (const std::string& part : std::vector<std::string>(absl::StrSplit(path, '.'))) {
-    std::smatch m;
-    if (!std::regex_match(part, m, kSegment))
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: \"%s\" is not a field name (expected e.g. optimizer.lr or "
-                          "model.layers[0].dense.units)",
-                          path, part));
-    segments.push_back({m[1], m[2].matched ? std::stoi(m[2]) : -1});
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    HEARTH_ASSIGN_OR_RETURN(Segment segment, ParseSegment(path, part));
+    segments.push_back(std::move(segment));
   }
   return segments;
 }

@@ -15,8 +15,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "coordinator/job_store.h"
 #include "coordinator/sqlite.h"
+#include "core/fault_injection.h"
 
 namespace hearth::coordinator {
 namespace {
@@ -29,7 +31,7 @@ using sqlite::Transaction;
 // refused rather than written into.
 constexpr int64_t kApplicationId = 0x48525448;
 // PRAGMA user_version. Bump it with every schema change and migrate older files in Migrate().
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;
 
 // Version 1. CREATE ... IF NOT EXISTS throughout, so the script is safe to run on any version-1
 // file. The foreign keys document the relations (and are enforced: foreign_keys is on).
@@ -73,6 +75,17 @@ CREATE TABLE IF NOT EXISTS sweeps (
 CREATE INDEX IF NOT EXISTS sweeps_by_state ON sweeps (state);
 )sql";
 
+// Version 2: events.kind, so the oldest step events can be dropped (StoreLimits) without parsing
+// every event. Events from version 1 files are of unknown kind (0) and never dropped.
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE events ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (job, kind, sequence);
+)sql";
+
+// events.kind values.
+constexpr int64_t kEventOther = 1;
+constexpr int64_t kEventStep = 2;
+
 // SQLite waits this long for another connection's lock (a second hearthd, a backup) before
 // reporting SQLITE_BUSY.
 constexpr int kBusyTimeoutMs = 5000;
@@ -113,7 +126,8 @@ bool HasMetric(const v1::CheckpointInfo& info) {
 // coordinator's write rate is low enough for that.)
 class SqliteJobStore final : public JobStore {
  public:
-  explicit SqliteJobStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  SqliteJobStore(std::unique_ptr<Database> db, StoreLimits limits)
+      : limits_(limits), db_(std::move(db)) {}
 
   // Checks the file is hearthd's (or empty), switches to WAL and creates or migrates the schema.
   Status Initialize();
@@ -122,25 +136,32 @@ class SqliteJobStore final : public JobStore {
                               const std::string& sweep_id) override;
   StatusOr<v1::Job> GetJob(const std::string& id) override;
   StatusOr<int32_t> JobWorkers(const std::string& id) override;
-  StatusOr<std::vector<v1::Job>> ListJobs(const std::vector<v1::JobState>& states,
-                                          int limit) override;
-  Status UpdateJob(const v1::Job& job) override;
+  StatusOr<std::vector<v1::Job>> ListJobs(const std::vector<v1::JobState>& states, int limit,
+                                          const std::string& older_than,
+                                          bool oldest_first) override;
+  StatusOr<int64_t> CountJobs(const std::vector<v1::JobState>& states) override;
+  StatusOr<v1::Job> UpdateJobIf(const std::string& id, const std::vector<v1::JobState>& expected,
+                                const std::function<Status(v1::Job&)>& change,
+                                std::optional<v1::JobEvent> event) override;
 
   StatusOr<int64_t> AppendEvent(const std::string& job_id, v1::JobEvent event) override;
   StatusOr<std::vector<v1::JobEvent>> Events(const std::string& job_id, int64_t after,
                                              int limit) override;
 
-  StatusOr<int32_t> NextAttempt(const std::string& job_id) override;
   StatusOr<int32_t> CurrentAttempt(const std::string& job_id) override;
 
-  Status AddCheckpoint(const StoredCheckpoint& checkpoint) override;
+  StatusOr<Added> AddCheckpoint(const StoredCheckpoint& checkpoint, bool maximize) override;
   StatusOr<std::vector<StoredCheckpoint>> Checkpoints(const std::string& job_id,
                                                       bool maximize) override;
+  StatusOr<std::vector<StoredCheckpoint>> AllCheckpoints() override;
+  Status RemoveCheckpoint(const std::string& job_id, int64_t step) override;
 
   StatusOr<v1::Sweep> CreateSweep(const v1::SweepSpec& spec) override;
   StatusOr<v1::Sweep> GetSweep(const std::string& id) override;
   Status UpdateSweep(const v1::Sweep& sweep) override;
   StatusOr<std::vector<v1::Sweep>> ActiveSweeps() override;
+
+  Status CheckIntegrity() override;
 
  private:
   // Runs `body` (returning Status or StatusOr) in one transaction under the mutex: committed when
@@ -155,16 +176,24 @@ class SqliteJobStore final : public JobStore {
 
   // The job's row number; NotFound for an unknown id.
   StatusOr<int64_t> JobNum(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A job from a row's columns: spec and job bytes.
-  StatusOr<v1::Job> JobFromRow(int64_t num, absl::string_view spec, absl::string_view job)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A job from a row's columns: spec and job bytes, and the attempt column.
+  StatusOr<v1::Job> JobFromRow(int64_t num, absl::string_view spec, absl::string_view job,
+                               int64_t attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   StatusOr<v1::Sweep> SweepFromRow(int64_t num, absl::string_view bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // DataLoss for stored bytes that do not parse.
   template <typename Message>
   Status Parse(absl::string_view bytes, const std::string& what, Message& out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AppendEvent's body, inside a caller's transaction.
+  StatusOr<int64_t> InsertEvent(int64_t num, const std::string& job_id, v1::JobEvent event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checkpoints' body, inside a caller's transaction.
+  StatusOr<std::vector<StoredCheckpoint>> ReadCheckpoints(int64_t num, const std::string& job_id,
+                                                          bool maximize)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const StoreLimits limits_;
   std::mutex mu_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mu_);
 };
@@ -217,8 +246,9 @@ Status SqliteJobStore::CheckHeader() {
 Status SqliteJobStore::Migrate() {
   HEARTH_ASSIGN_OR_RETURN(const int64_t version, db_->PragmaInt("user_version"));
   if (version == kSchemaVersion) return absl::OkStatus();
-  // version 0: a new file. (Later versions add steps here: if (version < 2) {...}.)
-  HEARTH_RETURN_IF_ERROR(db_->Exec(kSchemaV1));
+  // Each step brings the file one version up. (Later versions add steps: if (version < 3).)
+  if (version < 1) HEARTH_RETURN_IF_ERROR(db_->Exec(kSchemaV1));
+  if (version < 2) HEARTH_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
   // PRAGMAs take no parameters; both values are this file's constants.
   HEARTH_RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA application_id = ", kApplicationId)));
   return db_->Exec(absl::StrCat("PRAGMA user_version = ", kSchemaVersion));
@@ -262,12 +292,13 @@ StatusOr<int64_t> SqliteJobStore::JobNum(const std::string& id) {
 }
 
 StatusOr<v1::Job> SqliteJobStore::JobFromRow(int64_t num, absl::string_view spec,
-                                             absl::string_view job) {
+                                             absl::string_view job, int64_t attempt) {
   const std::string id = FormatId('j', num);
   v1::Job out;
   HEARTH_RETURN_IF_ERROR(Parse(job, absl::StrCat("job ", id), out));
   HEARTH_RETURN_IF_ERROR(Parse(spec, absl::StrCat("spec of job ", id), *out.mutable_spec()));
   out.set_id(id);
+  out.set_attempt(static_cast<int32_t>(attempt));
   return out;
 }
 
@@ -311,11 +342,12 @@ StatusOr<v1::Job> SqliteJobStore::GetJob(const std::string& id) {
   return InTransaction(Transaction::Mode::kDeferred, [&]() -> StatusOr<v1::Job> {
     const std::optional<int64_t> num = ParseId('j', id);
     if (!num) return NoJob(id);
-    HEARTH_ASSIGN_OR_RETURN(Query query, db_->Prepare("SELECT spec, job FROM jobs WHERE num = ?"));
+    HEARTH_ASSIGN_OR_RETURN(Query query,
+                            db_->Prepare("SELECT spec, job, attempt FROM jobs WHERE num = ?"));
     query.BindInt(0, *num);
     HEARTH_ASSIGN_OR_RETURN(const bool found, query.Step());
     if (!found) return NoJob(id);
-    return JobFromRow(*num, query.Blob(0), query.Blob(1));
+    return JobFromRow(*num, query.Blob(0), query.Blob(1), query.Int(2));
   });
 }
 
@@ -331,89 +363,172 @@ StatusOr<int32_t> SqliteJobStore::JobWorkers(const std::string& id) {
   });
 }
 
-StatusOr<std::vector<v1::Job>> SqliteJobStore::ListJobs(const std::vector<v1::JobState>& states,
-                                                        int limit) {
-  // Distinct valid states only, so there are few distinct statements to prepare and cache; a job
-  // cannot be in an invalid state.
+namespace {
+
+// Distinct valid states only, so there are few distinct statements to prepare and cache; a job
+// cannot be in an invalid state.
+std::vector<int64_t> DistinctStates(const std::vector<v1::JobState>& states) {
   std::vector<int64_t> wanted;
   for (const v1::JobState state : states)
     if (v1::JobState_IsValid(state)) wanted.push_back(state);
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  if (!states.empty() && wanted.empty()) return std::vector<v1::Job>();
+  return wanted;
+}
 
-  // Only placeholders are spliced in: one per state.
-  std::string sql = "SELECT num, spec, job FROM jobs";
-  if (!wanted.empty()) {
-    sql += " WHERE state IN (?";
-    for (size_t i = 1; i < wanted.size(); ++i) sql += ", ?";
-    sql += ")";
+// " state IN (?, ?)" with one placeholder per state: only placeholders are spliced in.
+std::string StateCondition(size_t states) {
+  std::string sql = "state IN (?";
+  for (size_t i = 1; i < states; ++i) sql += ", ?";
+  return sql + ")";
+}
+
+}  // namespace
+
+StatusOr<std::vector<v1::Job>> SqliteJobStore::ListJobs(const std::vector<v1::JobState>& states,
+                                                        int limit, const std::string& older_than,
+                                                        bool oldest_first) {
+  const std::vector<int64_t> wanted = DistinctStates(states);
+  if (!states.empty() && wanted.empty()) return std::vector<v1::Job>();
+  std::optional<int64_t> before;
+  if (!older_than.empty()) {
+    before = ParseId('j', older_than);
+    if (!before) return NoJob(older_than);
   }
+  std::vector<std::string> conditions;
+  if (!wanted.empty()) conditions.push_back(StateCondition(wanted.size()));
+  if (before) conditions.push_back("num < ?");
+  std::string sql = "SELECT num, spec, job, attempt FROM jobs";
+  if (!conditions.empty()) sql += " WHERE " + absl::StrJoin(conditions, " AND ");
   // The row number, not created_at, orders by creation: the wall clock may step back.
-  sql += " ORDER BY num DESC LIMIT ?";
+  sql += oldest_first ? " ORDER BY num LIMIT ?" : " ORDER BY num DESC LIMIT ?";
 
   return InTransaction(Transaction::Mode::kDeferred, [&]() -> StatusOr<std::vector<v1::Job>> {
     HEARTH_ASSIGN_OR_RETURN(Query query, db_->Prepare(sql));
-    for (size_t i = 0; i < wanted.size(); ++i) query.BindInt(static_cast<int>(i), wanted[i]);
-    query.BindInt(static_cast<int>(wanted.size()), limit <= 0 ? 100 : limit);
+    int index = 0;
+    for (const int64_t state : wanted) query.BindInt(index++, state);
+    if (before) query.BindInt(index++, *before);
+    query.BindInt(index, limit <= 0 ? 100 : limit);
     std::vector<v1::Job> jobs;
     while (true) {
       HEARTH_ASSIGN_OR_RETURN(const bool row, query.Step());
       if (!row) break;
-      HEARTH_ASSIGN_OR_RETURN(v1::Job job, JobFromRow(query.Int(0), query.Blob(1), query.Blob(2)));
+      HEARTH_ASSIGN_OR_RETURN(v1::Job job,
+                              JobFromRow(query.Int(0), query.Blob(1), query.Blob(2), query.Int(3)));
       jobs.push_back(std::move(job));
     }
     return jobs;
   });
 }
 
-Status SqliteJobStore::UpdateJob(const v1::Job& job) {
-  // The key and the spec (its own column) are not part of the stored bytes.
-  v1::Job stored = job;
-  stored.clear_id();
-  stored.clear_spec();
-  return InTransaction(Transaction::Mode::kImmediate, [&]() -> Status {
-    const std::optional<int64_t> num = ParseId('j', job.id());
-    if (!num) return NoJob(job.id());
-    HEARTH_ASSIGN_OR_RETURN(Query update,
-                            db_->Prepare("UPDATE jobs SET state = ?, created_at = ?, sweep_id = ?, "
-                                         "job = ? WHERE num = ? RETURNING num"));
-    update.BindInt(0, stored.state())
-        .BindDouble(1, stored.created_at())
-        .BindText(2, stored.sweep_id())
-        .BindBlob(3, stored.SerializeAsString())
-        .BindInt(4, *num);
-    HEARTH_ASSIGN_OR_RETURN(const bool found, update.Step());
-    if (!found) return NoJob(job.id());
-    return absl::OkStatus();
+StatusOr<int64_t> SqliteJobStore::CountJobs(const std::vector<v1::JobState>& states) {
+  const std::vector<int64_t> wanted = DistinctStates(states);
+  if (!states.empty() && wanted.empty()) return 0;
+  std::string sql = "SELECT count(*) FROM jobs";
+  if (!wanted.empty()) sql += " WHERE " + StateCondition(wanted.size());
+  return InTransaction(Transaction::Mode::kDeferred, [&]() -> StatusOr<int64_t> {
+    HEARTH_ASSIGN_OR_RETURN(Query query, db_->Prepare(sql));
+    for (size_t i = 0; i < wanted.size(); ++i) query.BindInt(static_cast<int>(i), wanted[i]);
+    HEARTH_ASSIGN_OR_RETURN(const bool row, query.Step());
+    return row ? query.Int(0) : 0;
+  });
+}
+
+StatusOr<v1::Job> SqliteJobStore::UpdateJobIf(const std::string& id,
+                                              const std::vector<v1::JobState>& expected,
+                                              const std::function<Status(v1::Job&)>& change,
+                                              std::optional<v1::JobEvent> event) {
+  if (event && event->time() == 0) event->set_time(NowSeconds());
+  return InTransaction(Transaction::Mode::kImmediate, [&]() -> StatusOr<v1::Job> {
+    const std::optional<int64_t> num = ParseId('j', id);
+    if (!num) return NoJob(id);
+    v1::Job job;
+    int64_t state = 0;
+    {
+      HEARTH_ASSIGN_OR_RETURN(
+          Query read, db_->Prepare("SELECT spec, job, attempt, state FROM jobs WHERE num = ?"));
+      read.BindInt(0, *num);
+      HEARTH_ASSIGN_OR_RETURN(const bool found, read.Step());
+      if (!found) return NoJob(id);
+      HEARTH_ASSIGN_OR_RETURN(job, JobFromRow(*num, read.Blob(0), read.Blob(1), read.Int(2)));
+      state = read.Int(3);
+    }
+    if (!expected.empty() && std::find(expected.begin(), expected.end(),
+                                       static_cast<v1::JobState>(state)) == expected.end())
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", id, " is ", v1::JobState_Name(static_cast<v1::JobState>(state))));
+    HEARTH_RETURN_IF_ERROR(change(job));
+    // The key and the spec (its own column) are not part of the stored bytes.
+    v1::Job stored = job;
+    stored.clear_id();
+    stored.clear_spec();
+    stored.clear_attempt();
+    {
+      // The compare-and-set itself: the row changes only in the state it was read in.
+      HEARTH_ASSIGN_OR_RETURN(
+          Query update, db_->Prepare("UPDATE jobs SET state = ?, attempt = ?, job = ? WHERE num "
+                                     "= ? AND state = ? RETURNING num"));
+      update.BindInt(0, stored.state())
+          .BindInt(1, job.attempt())
+          .BindBlob(2, stored.SerializeAsString())
+          .BindInt(3, *num)
+          .BindInt(4, state);
+      HEARTH_ASSIGN_OR_RETURN(const bool updated, update.Step());
+      if (!updated) return absl::AbortedError(absl::StrCat("job ", id, " changed meanwhile"));
+    }
+    if (event) HEARTH_RETURN_IF_ERROR(InsertEvent(*num, id, *std::move(event)).status());
+    faults::MaybeKill("crash", {{"point", "transaction"}, {"job", id}});
+    return job;
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Events
 
-StatusOr<int64_t> SqliteJobStore::AppendEvent(const std::string& job_id, v1::JobEvent event) {
+StatusOr<int64_t> SqliteJobStore::InsertEvent(int64_t num, const std::string& job_id,
+                                              v1::JobEvent event) {
   if (event.time() == 0) event.set_time(NowSeconds());
+  int64_t sequence = 0;
+  {
+    // The counter lives in the job's row: the next sequence even after events were dropped.
+    HEARTH_ASSIGN_OR_RETURN(
+        Query bump, db_->Prepare("UPDATE jobs SET last_event = last_event + 1 WHERE num = ? "
+                                 "RETURNING last_event"));
+    bump.BindInt(0, num);
+    HEARTH_ASSIGN_OR_RETURN(const bool found, bump.Step());
+    if (!found) return NoJob(job_id);
+    sequence = bump.Int(0);
+  }
+  event.set_sequence(sequence);
+  const int64_t kind = event.has_step() ? kEventStep : kEventOther;
+  {
+    HEARTH_ASSIGN_OR_RETURN(
+        Query insert,
+        db_->Prepare("INSERT INTO events (job, sequence, event, kind) VALUES (?, ?, ?, ?)"));
+    insert.BindInt(0, num)
+        .BindInt(1, sequence)
+        .BindBlob(2, event.SerializeAsString())
+        .BindInt(3, kind);
+    HEARTH_RETURN_IF_ERROR(insert.Run());
+  }
+  if (kind == kEventStep) {
+    // Bounded: the oldest step events beyond the limit go (the index makes this a range scan).
+    HEARTH_ASSIGN_OR_RETURN(
+        Query prune,
+        db_->Prepare("DELETE FROM events WHERE job = ?1 AND kind = ?2 AND sequence <= (SELECT "
+                     "sequence FROM events WHERE job = ?1 AND kind = ?2 ORDER BY sequence DESC "
+                     "LIMIT 1 OFFSET ?3)"));
+    prune.BindInt(0, num).BindInt(1, kEventStep).BindInt(2, limits_.max_events_per_job);
+    HEARTH_RETURN_IF_ERROR(prune.Run());
+  }
+  return sequence;
+}
+
+StatusOr<int64_t> SqliteJobStore::AppendEvent(const std::string& job_id, v1::JobEvent event) {
   return InTransaction(Transaction::Mode::kImmediate, [&]() -> StatusOr<int64_t> {
     const std::optional<int64_t> num = ParseId('j', job_id);
     if (!num) return NoJob(job_id);
-    int64_t sequence = 0;
-    {
-      // The counter lives in the job's row: the next sequence even if events were ever pruned.
-      HEARTH_ASSIGN_OR_RETURN(
-          Query bump, db_->Prepare("UPDATE jobs SET last_event = last_event + 1 WHERE num = ? "
-                                   "RETURNING last_event"));
-      bump.BindInt(0, *num);
-      HEARTH_ASSIGN_OR_RETURN(const bool found, bump.Step());
-      if (!found) return NoJob(job_id);
-      sequence = bump.Int(0);
-    }
-    event.set_sequence(sequence);
-    HEARTH_ASSIGN_OR_RETURN(
-        Query insert, db_->Prepare("INSERT INTO events (job, sequence, event) VALUES (?, ?, ?)"));
-    insert.BindInt(0, *num).BindInt(1, sequence).BindBlob(2, event.SerializeAsString());
-    HEARTH_RETURN_IF_ERROR(insert.Run());
-    return sequence;
+    return InsertEvent(*num, job_id, std::move(event));
   });
 }
 
@@ -441,20 +556,6 @@ StatusOr<std::vector<v1::JobEvent>> SqliteJobStore::Events(const std::string& jo
 // ---------------------------------------------------------------------------------------------
 // Attempts
 
-StatusOr<int32_t> SqliteJobStore::NextAttempt(const std::string& job_id) {
-  return InTransaction(Transaction::Mode::kImmediate, [&]() -> StatusOr<int32_t> {
-    const std::optional<int64_t> num = ParseId('j', job_id);
-    if (!num) return NoJob(job_id);
-    HEARTH_ASSIGN_OR_RETURN(
-        Query bump,
-        db_->Prepare("UPDATE jobs SET attempt = attempt + 1 WHERE num = ? RETURNING attempt"));
-    bump.BindInt(0, *num);
-    HEARTH_ASSIGN_OR_RETURN(const bool found, bump.Step());
-    if (!found) return NoJob(job_id);
-    return static_cast<int32_t>(bump.Int(0));
-  });
-}
-
 StatusOr<int32_t> SqliteJobStore::CurrentAttempt(const std::string& job_id) {
   return InTransaction(Transaction::Mode::kDeferred, [&]() -> StatusOr<int32_t> {
     const std::optional<int64_t> num = ParseId('j', job_id);
@@ -470,57 +571,137 @@ StatusOr<int32_t> SqliteJobStore::CurrentAttempt(const std::string& job_id) {
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 
-Status SqliteJobStore::AddCheckpoint(const StoredCheckpoint& checkpoint) {
+StatusOr<std::vector<StoredCheckpoint>> SqliteJobStore::ReadCheckpoints(int64_t num,
+                                                                        const std::string& job_id,
+                                                                        bool maximize) {
+  HEARTH_ASSIGN_OR_RETURN(
+      Query query,
+      db_->Prepare("SELECT step, path, info FROM checkpoints WHERE job = ? ORDER BY step"));
+  query.BindInt(0, num);
+  std::vector<StoredCheckpoint> checkpoints;
+  std::optional<size_t> best;
+  while (true) {
+    HEARTH_ASSIGN_OR_RETURN(const bool row, query.Step());
+    if (!row) break;
+    StoredCheckpoint& checkpoint = checkpoints.emplace_back();
+    HEARTH_RETURN_IF_ERROR(Parse(query.Blob(2),
+                                 absl::StrCat("checkpoint ", query.Int(0), " of job ", job_id),
+                                 checkpoint.info));
+    checkpoint.path = std::string(query.Text(1));
+    if (!HasMetric(checkpoint.info)) continue;
+    const size_t i = checkpoints.size() - 1;
+    const double value = checkpoint.info.metric_value();
+    // Ties go to the earlier checkpoint, as in CheckpointManager: a later one must be strictly
+    // better.
+    if (!best) {
+      best = i;
+    } else if (const double best_value = checkpoints[*best].info.metric_value();
+               maximize ? value > best_value : value < best_value) {
+      best = i;
+    }
+  }
+  if (best) checkpoints[*best].info.set_best(true);
+  return checkpoints;
+}
+
+StatusOr<JobStore::Added> SqliteJobStore::AddCheckpoint(const StoredCheckpoint& checkpoint,
+                                                        bool maximize) {
   v1::CheckpointInfo info = checkpoint.info;
   info.clear_best();  // a property of the whole set, computed by Checkpoints()
-  if (info.id().empty()) info.set_id(absl::StrCat(info.job_id(), "/", info.step()));
-  return InTransaction(Transaction::Mode::kImmediate, [&]() -> Status {
+  return InTransaction(Transaction::Mode::kImmediate, [&]() -> StatusOr<Added> {
     HEARTH_ASSIGN_OR_RETURN(const int64_t num, JobNum(info.job_id()));
-    HEARTH_ASSIGN_OR_RETURN(Query insert,
-                            db_->Prepare("INSERT OR REPLACE INTO checkpoints (job, step, path, "
-                                         "info) VALUES (?, ?, ?, ?)"));
-    insert.BindInt(0, num)
-        .BindInt(1, info.step())
-        .BindText(2, checkpoint.path)
-        .BindBlob(3, info.SerializeAsString());
-    return insert.Run();
+    Added added;
+    HEARTH_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> stored,
+                            ReadCheckpoints(num, info.job_id(), maximize));
+    for (const StoredCheckpoint& c : stored) {
+      if (c.info.step() != info.step()) continue;
+      if (c.info.sha256() == info.sha256() && c.info.size_bytes() == info.size_bytes()) {
+        added.already_stored = true;
+        return added;
+      }
+      return absl::AlreadyExistsError(absl::StrCat(
+          "step ", info.step(), " of job ", info.job_id(), " is already stored with other bytes (",
+          c.info.size_bytes(), " bytes, sha256 ", c.info.sha256(),
+          "); a checkpoint is never "
+          "replaced"));
+    }
+    {
+      HEARTH_ASSIGN_OR_RETURN(
+          Query insert,
+          db_->Prepare("INSERT INTO checkpoints (job, step, path, info) VALUES (?, ?, ?, ?)"));
+      insert.BindInt(0, num)
+          .BindInt(1, info.step())
+          .BindText(2, checkpoint.path)
+          .BindBlob(3, info.SerializeAsString());
+      HEARTH_RETURN_IF_ERROR(insert.Run());
+    }
+    stored.push_back({info, checkpoint.path});
+    // Over the limit: drop the oldest that is neither the newest nor the best (best as it stands
+    // before this one; the new one is the newest).
+    const int64_t excess = static_cast<int64_t>(stored.size()) - limits_.max_checkpoints_per_job;
+    for (int64_t dropped = 0; dropped < excess;) {
+      auto victim = std::find_if(stored.begin(), stored.end() - 1,
+                                 [](const StoredCheckpoint& c) { return !c.info.best(); });
+      if (victim == stored.end() - 1) break;
+      HEARTH_ASSIGN_OR_RETURN(Query remove,
+                              db_->Prepare("DELETE FROM checkpoints WHERE job = ? AND step = ?"));
+      remove.BindInt(0, num).BindInt(1, victim->info.step());
+      HEARTH_RETURN_IF_ERROR(remove.Run());
+      added.evicted_paths.push_back(victim->path);
+      stored.erase(victim);
+      ++dropped;
+    }
+    return added;
   });
 }
 
 StatusOr<std::vector<StoredCheckpoint>> SqliteJobStore::Checkpoints(const std::string& job_id,
                                                                     bool maximize) {
+  return InTransaction(Transaction::Mode::kDeferred,
+                       [&]() -> StatusOr<std::vector<StoredCheckpoint>> {
+                         HEARTH_ASSIGN_OR_RETURN(const int64_t num, JobNum(job_id));
+                         return ReadCheckpoints(num, job_id, maximize);
+                       });
+}
+
+StatusOr<std::vector<StoredCheckpoint>> SqliteJobStore::AllCheckpoints() {
   return InTransaction(
       Transaction::Mode::kDeferred, [&]() -> StatusOr<std::vector<StoredCheckpoint>> {
-        HEARTH_ASSIGN_OR_RETURN(const int64_t num, JobNum(job_id));
         HEARTH_ASSIGN_OR_RETURN(
-            Query query, db_->Prepare("SELECT step, path, info FROM checkpoints WHERE job = ? "
-                                      "ORDER BY step"));
-        query.BindInt(0, num);
-        std::vector<StoredCheckpoint> checkpoints;
-        std::optional<size_t> best;
+            Query query, db_->Prepare("SELECT job, step, path, info FROM checkpoints ORDER BY "
+                                      "job, step"));
+        std::vector<StoredCheckpoint> all;
         while (true) {
           HEARTH_ASSIGN_OR_RETURN(const bool row, query.Step());
           if (!row) break;
-          StoredCheckpoint& checkpoint = checkpoints.emplace_back();
-          HEARTH_RETURN_IF_ERROR(
-              Parse(query.Blob(2), absl::StrCat("checkpoint ", query.Int(0), " of job ", job_id),
-                    checkpoint.info));
-          checkpoint.path = std::string(query.Text(1));
-          if (!HasMetric(checkpoint.info)) continue;
-          const size_t i = checkpoints.size() - 1;
-          const double value = checkpoint.info.metric_value();
-          // Ties go to the earlier checkpoint, as in CheckpointManager: a later one must be
-          // strictly better.
-          if (!best) {
-            best = i;
-          } else if (const double best_value = checkpoints[*best].info.metric_value();
-                     maximize ? value > best_value : value < best_value) {
-            best = i;
-          }
+          StoredCheckpoint& checkpoint = all.emplace_back();
+          HEARTH_RETURN_IF_ERROR(Parse(
+              query.Blob(3), absl::StrCat("checkpoint ", query.Int(1), " of job ", query.Int(0)),
+              checkpoint.info));
+          checkpoint.path = std::string(query.Text(2));
         }
-        if (best) checkpoints[*best].info.set_best(true);
-        return checkpoints;
+        return all;
       });
+}
+
+Status SqliteJobStore::RemoveCheckpoint(const std::string& job_id, int64_t step) {
+  return InTransaction(Transaction::Mode::kImmediate, [&]() -> Status {
+    HEARTH_ASSIGN_OR_RETURN(const int64_t num, JobNum(job_id));
+    HEARTH_ASSIGN_OR_RETURN(Query remove,
+                            db_->Prepare("DELETE FROM checkpoints WHERE job = ? AND step = ?"));
+    remove.BindInt(0, num).BindInt(1, step);
+    return remove.Run();
+  });
+}
+
+Status SqliteJobStore::CheckIntegrity() {
+  return InTransaction(Transaction::Mode::kDeferred, [&]() -> Status {
+    HEARTH_ASSIGN_OR_RETURN(Query query, db_->Prepare("PRAGMA integrity_check"));
+    HEARTH_ASSIGN_OR_RETURN(const bool row, query.Step());
+    const std::string result = row ? std::string(query.Text(0)) : "no answer";
+    if (result == "ok") return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat(db_->path(), ": integrity check failed: ", result));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,9 +776,9 @@ StatusOr<std::vector<v1::Sweep>> SqliteJobStore::ActiveSweeps() {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path) {
+StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path, StoreLimits limits) {
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path));
-  auto store = std::make_unique<SqliteJobStore>(std::move(db));
+  auto store = std::make_unique<SqliteJobStore>(std::move(db), limits);
   HEARTH_RETURN_IF_ERROR(store->Initialize());
   return std::unique_ptr<JobStore>(std::move(store));
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/spec_fields.h"
 #include "hearth/job.h"
@@ -17,6 +18,22 @@ constexpr int kMaxTrials = 1000;
 
 bool Ended(v1::JobState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
+}
+
+// How many trials a grid has, or -1 past kMaxTrials: multiplied out with that bound before
+// anything is built, so a small request cannot ask for a huge grid.
+int64_t GridSize(const v1::SweepSpec& spec) {
+  int64_t size = 1;
+  for (const v1::SweepParameter& p : spec.parameters()) {
+    size *= p.values_size();
+    if (size > kMaxTrials) return -1;
+  }
+  return size;
+}
+
+// A trial's job name: "<sweep name, else id>-t<index>".
+std::string TrialName(const std::string& sweep_name, const std::string& sweep_id, size_t index) {
+  return absl::StrFormat("%s-t%d", sweep_name.empty() ? sweep_id : sweep_name, index);
 }
 
 // Every combination of the grid's values, first parameter varying slowest.
@@ -113,8 +130,14 @@ StatusOr<v1::Sweep> SweepManager::Submit(v1::SweepSpec spec) {
         (!(p.min() < p.max()) || (p.log_scale() && p.min() <= 0)))
       return invalid(field, "random search needs min < max (and min > 0 with log_scale)");
   }
+  if (spec.parameters_size() > 32) return invalid("spec.parameters", "at most 32 parameters");
   std::vector<std::vector<double>> values;
   if (spec.method() == v1::SweepSpec::GRID) {
+    if (GridSize(spec) < 0)
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "spec.parameters: the grid's combinations (the product of the number of values of each "
+          "parameter) are more than %d trials; use fewer values, or RANDOM search with trials",
+          kMaxTrials));
     values = Grid(spec);
   } else if (spec.method() == v1::SweepSpec::RANDOM) {
     if (spec.trials() < 1 || spec.trials() > kMaxTrials)
@@ -123,9 +146,6 @@ StatusOr<v1::Sweep> SweepManager::Submit(v1::SweepSpec spec) {
   } else {
     return invalid("spec.method", "GRID or RANDOM");
   }
-  if (values.size() > static_cast<size_t>(kMaxTrials))
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "spec.parameters: the grid has %d combinations, more than %d", values.size(), kMaxTrials));
 
   v1::Sweep sweep;
   for (size_t t = 0; t < values.size(); ++t) {
@@ -139,8 +159,17 @@ StatusOr<v1::Sweep> SweepManager::Submit(v1::SweepSpec spec) {
       m->set_name(spec.parameters(i).path());
       m->set_value(integer ? std::round(values[t][i]) : values[t][i]);
     }
-    if (Status s = ValidateJobSpec(trial_spec); !s.ok())
+    // The name the trial will run under (a placeholder id when the sweep has no name: ids are
+    // always valid names).
+    trial_spec.set_name(TrialName(spec.name(), "s-000000", t));
+    if (Status s = ValidateJobSpec(trial_spec); !s.ok()) {
+      if (absl::StartsWith(s.message(), "name:"))
+        return invalid("spec.name",
+                       absl::StrFormat("trials are named \"%s\", which is not a valid job name: "
+                                       "use up to 120 letters, digits, '.', '_' or '-'",
+                                       trial_spec.name()));
       return invalid(absl::StrFormat("trial %d", t), std::string(s.message()));
+    }
   }
   std::lock_guard lock(mu_);
   HEARTH_ASSIGN_OR_RETURN(v1::Sweep created, store_.CreateSweep(spec));
@@ -155,8 +184,7 @@ Status SweepManager::StartTrial(v1::Sweep& sweep, int index) {
   v1::JobSpec spec = sweep.spec().base();
   for (const v1::Metric& p : trial->parameters())
     HEARTH_RETURN_IF_ERROR(SetNumericField(spec, p.name(), p.value()));
-  spec.set_name(absl::StrFormat(
-      "%s-t%d", sweep.spec().name().empty() ? sweep.id() : sweep.spec().name(), index));
+  spec.set_name(TrialName(sweep.spec().name(), sweep.id(), index));
   HEARTH_ASSIGN_OR_RETURN(v1::Job job, store_.CreateJob(spec, Workers(spec), sweep.id()));
   trial->set_job_id(job.id());
   v1::JobEvent event;
@@ -199,7 +227,8 @@ Status SweepManager::Refresh(v1::Sweep& sweep) {
       if (epoch < grace) continue;
       std::vector<double> others;
       for (int j = 0; j < sweep.trials_size(); ++j)
-        if (j != i && curves[j].count(epoch)) others.push_back(curves[j].at(epoch));
+        if (auto it = curves[j].find(epoch); j != i && it != curves[j].end())
+          others.push_back(it->second);
       if (others.size() < 2) continue;
       const double median = Median(others);
       if (minimize ? value > median : value < median) {

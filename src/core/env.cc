@@ -232,24 +232,40 @@ bool IsAtomicWriteTempName(std::string_view name) {
   return name.find(".tmp-") != std::string_view::npos;
 }
 
-Status Env::WriteFileAtomically(const std::string& path, std::span<const std::string_view> pieces) {
+StatusOr<std::unique_ptr<AtomicFile>> Env::NewAtomicFile(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   // Unique per process and call, so concurrent writers of the same path never share a temp file.
-  const std::string tmp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter++);
-  auto write_all = [&]() -> Status {
-    HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, NewWritableFile(tmp));
-    for (std::string_view piece : pieces) HEARTH_RETURN_IF_ERROR(file->Append(piece));
-    HEARTH_RETURN_IF_ERROR(file->Sync());
-    HEARTH_RETURN_IF_ERROR(file->Close());
-    return RenameFile(tmp, path);
-  };
-  if (Status s = write_all(); !s.ok()) {
-    // Best effort: the temp file is garbage either way, and `path` was never touched.
-    if (FileExists(tmp)) RemoveFile(tmp).IgnoreError();
-    return s;
-  }
+  std::string tmp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter++);
+  HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, NewWritableFile(tmp));
+  return std::unique_ptr<AtomicFile>(new AtomicFile(*this, path, std::move(tmp), std::move(file)));
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_ == nullptr) return;
+  file_.reset();
+  // Best effort: the temp file is garbage either way, and `path` was never touched.
+  if (env_.FileExists(temp_)) env_.RemoveFile(temp_).IgnoreError();
+}
+
+Status AtomicFile::Append(std::string_view data) {
+  if (file_ == nullptr) return absl::FailedPreconditionError(path_ + ": already committed");
+  return file_->Append(data);
+}
+
+Status AtomicFile::Commit() {
+  if (file_ == nullptr) return absl::FailedPreconditionError(path_ + ": already committed");
+  HEARTH_RETURN_IF_ERROR(file_->Sync());
+  HEARTH_RETURN_IF_ERROR(file_->Close());
+  HEARTH_RETURN_IF_ERROR(env_.RenameFile(temp_, path_));
+  file_.reset();
   // Without this the rename itself may be lost in a power cut, resurrecting the old file.
-  return SyncDir(DirName(path));
+  return env_.SyncDir(DirName(path_));
+}
+
+Status Env::WriteFileAtomically(const std::string& path, std::span<const std::string_view> pieces) {
+  HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, NewAtomicFile(path));
+  for (std::string_view piece : pieces) HEARTH_RETURN_IF_ERROR(file->Append(piece));
+  return file->Commit();
 }
 
 }  // namespace hearth

@@ -148,7 +148,11 @@ void MaybePause(std::string_view point, Attributes attributes) {
 }
 
 void MaybeKill(std::string_view point, Attributes attributes) {
-  if (Match(point, attributes)) KillSelf();
+  Fault fault;
+  if (!Match(point, attributes, &fault)) return;
+  // mode=pause first waits for the test's go-ahead: "kill this rank once the test is ready".
+  if (fault.Text("mode", "") == "pause") Pause(fault);
+  KillSelf();
 }
 
 int FailureErrno(std::string_view point, Attributes attributes, int default_errno) {

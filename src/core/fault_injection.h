@@ -58,7 +58,7 @@ void Pause(const Fault& fault);
 
 // Match() plus Pause(): for points that only hold things up.
 void MaybePause(std::string_view point, Attributes attributes);
-// Match() plus KillSelf(): for points that only crash.
+// Match() plus KillSelf() (after the pause handshake with mode=pause): for points that crash.
 void MaybeKill(std::string_view point, Attributes attributes);
 // Match(), returning the errno to fail with (`errno`, else `default_errno`), or 0.
 int FailureErrno(std::string_view point, Attributes attributes, int default_errno);

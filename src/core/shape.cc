@@ -50,4 +50,16 @@ void ContiguousStrides(const Shape& shape, int64_t* strides) {
   }
 }
 
+bool DimsWithin(const int64_t* dims, int rank, int64_t scale, int64_t limit) {
+  if (scale < 1 || limit < 0) return false;
+  int64_t product = scale;  // of the nonzero dimensions
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0) return false;
+    if (dims[i] == 0) continue;
+    if (product > limit / dims[i]) return false;
+    product *= dims[i];
+  }
+  return product <= limit;
+}
+
 }  // namespace hearth

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "hearth/data/file_access.h"
 #include "hearth/env.h"
 
 namespace hearth::data_internal {
@@ -26,21 +27,57 @@ gzFile AsGz(void* file) {
 }  // namespace
 
 StatusOr<GzReader> GzReader::Open(const std::string& path) {
+  HEARTH_ASSIGN_OR_RETURN(const int fd, OpenDataFile(path));
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoToStatus("cannot open", path, errno);
-  if (S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(path + ": is a directory");
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoToStatus("cannot stat", path, err);
+  }
   errno = 0;
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) return ErrnoToStatus("cannot open", path, errno != 0 ? errno : ENOMEM);
+  gzFile file = gzdopen(fd, "rb");  // owns fd from here
+  if (file == nullptr) {
+    ::close(fd);
+    return ErrnoToStatus("cannot open", path, errno != 0 ? errno : ENOMEM);
+  }
   gzbuffer(file, 256 * 1024);
   // gzdirect looks at the first bytes: a file without the gzip magic is read as it is.
   const int64_t plain_size = gzdirect(file) ? static_cast<int64_t>(st.st_size) : -1;
-  return GzReader(path, file, plain_size);
+  GzReader reader(path, file, plain_size);
+  reader.compressed_size_ = static_cast<int64_t>(st.st_size);
+  const DataFilePolicy policy = CurrentDataFilePolicy();
+  reader.max_inflated_ = policy.max_bytes;
+  reader.max_ratio_ = policy.max_compression_ratio;
+  return reader;
 }
 
 GzReader::GzReader(GzReader&& other) noexcept
-    : path_(std::move(other.path_)), file_(other.file_), plain_size_(other.plain_size_) {
+    : path_(std::move(other.path_)),
+      file_(other.file_),
+      plain_size_(other.plain_size_),
+      compressed_size_(other.compressed_size_),
+      inflated_(other.inflated_),
+      max_inflated_(other.max_inflated_),
+      max_ratio_(other.max_ratio_) {
   other.file_ = nullptr;
+}
+
+Status GzReader::CheckInflation() const {
+  if (plain_size_ >= 0) return absl::OkStatus();
+  if (max_inflated_ > 0 && inflated_ > max_inflated_)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path_, ": the gzip data inflates to more than ", max_inflated_,
+        " bytes, the limit for files read inside hearthd (--max-data-mb); use a smaller file, "
+        "or raise the limit"));
+  // Ratios of small files say little: the check starts past 1 MiB of output.
+  if (max_ratio_ > 0 && inflated_ > (int64_t{1} << 20) &&
+      static_cast<double>(inflated_) >
+          max_ratio_ * static_cast<double>(std::max<int64_t>(compressed_size_, 1)))
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path_, ": the gzip data inflates more than ", max_ratio_, " times its ", compressed_size_,
+        " bytes, which real data does not (a \"zip bomb\"); it is refused "
+        "(hearthd --max-gzip-ratio)"));
+  return absl::OkStatus();
 }
 
 GzReader::~GzReader() {
@@ -60,6 +97,8 @@ StatusOr<int64_t> GzReader::Read(void* dst, int64_t n) {
           absl::StrCat(path_, ": corrupt gzip data: ", message != nullptr ? message : "?"));
     }
     total += got;
+    inflated_ += got;
+    HEARTH_RETURN_IF_ERROR(CheckInflation());
     if (got < want) break;
   }
   return total;
@@ -72,6 +111,9 @@ bool GzReader::gzip_truncated() const {
 }
 
 Status GzReader::Seek(int64_t offset) {
+  // A gzip seek inflates everything before the offset: the limits apply to it first.
+  inflated_ = std::max(inflated_, offset);
+  HEARTH_RETURN_IF_ERROR(CheckInflation());
   if (gzseek(AsGz(file_), static_cast<z_off_t>(offset), SEEK_SET) < 0) {
     // Seeking past the end of gzip data fails; reads report the truncation with more detail.
     int errnum = 0;
@@ -113,8 +155,7 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
 }
 
 StatusOr<PlainFile> PlainFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus("cannot open", path, errno);
+  HEARTH_ASSIGN_OR_RETURN(const int fd, OpenDataFile(path));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int err = errno;

@@ -13,7 +13,8 @@ namespace hearth::data_internal {
 // The whole (decompressed, when gzip) content of `path`.
 StatusOr<std::string> ReadFileToString(const std::string& path);
 
-// Sequential reads with seeking over a plain or gzip file (zlib's gzread reads both).
+// Sequential reads with seeking over a plain or gzip file (zlib's gzread reads both). Files are
+// opened under the data-file policy (hearth/data/file_access.h), gzip limits included.
 class GzReader {
  public:
   static StatusOr<GzReader> Open(const std::string& path);
@@ -38,10 +39,16 @@ class GzReader {
  private:
   GzReader(std::string path, void* file, int64_t plain_size)
       : path_(std::move(path)), file_(file), plain_size_(plain_size) {}
+  // RESOURCE_EXHAUSTED once gzip data has inflated past the policy's limits (file_access.h).
+  Status CheckInflation() const;
 
   std::string path_;
   void* file_;  // gzFile; kept opaque so this header does not pull in zlib.h
   int64_t plain_size_;
+  int64_t compressed_size_ = 0;
+  int64_t inflated_ = 0;
+  int64_t max_inflated_ = 0;
+  double max_ratio_ = 0;
 };
 
 // Positioned reads (pread) of a plain file: no buffering, so a read of n bytes costs n bytes of

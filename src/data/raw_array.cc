@@ -125,19 +125,17 @@ Status CheckDims(const std::string& path, const std::vector<int64_t>& dims, int6
                                                    " dimensions; at most ", kMaxRank,
                                                    " are supported"));
   }
-  int64_t bytes = elem_size;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": dimension ", i, " is negative (", dims[i], ")"));
     }
-    if (dims[i] > 0 && bytes > kMaxBytes / dims[i]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path,
-                       ": the header's dimensions describe more than 2^52 bytes; the "
-                       "header is probably corrupt"));
-    }
-    bytes *= dims[i];
+  }
+  if (!DimsWithin(dims.data(), static_cast<int>(dims.size()), elem_size, kMaxBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": the header's dimensions describe more than 2^52 bytes; the "
+                     "header is probably corrupt"));
   }
   return absl::OkStatus();
 }

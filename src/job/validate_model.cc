@@ -82,6 +82,12 @@ bool CheckInputShape(const v1::ModelSpec& model, ErrorList& errors) {
       ok = false;
     }
   }
+  const std::vector<int64_t> dims(model.input_shape().begin(), model.input_shape().end());
+  if (ok && !DimsWithin(dims.data(), static_cast<int>(dims.size()), 1, kMaxValuesPerExample)) {
+    errors.Addf("model.input_shape", "examples of more than %d values are not supported",
+                kMaxValuesPerExample);
+    ok = false;
+  }
   return ok;
 }
 
@@ -173,7 +179,29 @@ Status CheckOutputWidth(const v1::JobSpec& spec, const Shape& output, int64_t nu
 
 }  // namespace job_internal
 
-StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_shape) {
+namespace {
+
+// The parameters of one layer whose input is `in` (batch axis first), or -1 past the bound.
+int64_t LayerParameters(const v1::Layer& layer, const Shape& in) {
+  switch (layer.kind_case()) {
+    case v1::Layer::kDense: {
+      const v1::DenseLayer& d = layer.dense();
+      const int64_t dims[] = {in[1] + 1, d.units()};  // weights and (at most) a bias per unit
+      return DimsWithin(dims, 2, 1, kMaxModelParameters) ? dims[0] * dims[1] : -1;
+    }
+    case v1::Layer::kConv2D: {
+      const v1::Conv2dLayer& c = layer.conv2d();
+      const int64_t dims[] = {c.filters(), in[1] * c.kernel_size() + 1, c.kernel_size()};
+      return DimsWithin(dims, 3, 1, kMaxModelParameters) ? dims[0] * dims[1] * dims[2] : -1;
+    }
+    default:
+      return 0;
+  }
+}
+
+// InferOutputShape's walk, counting parameters on the way.
+StatusOr<Shape> WalkLayers(const v1::JobSpec& spec, const Shape& example_shape,
+                           int64_t* parameters) {
   const v1::ModelSpec& model = spec.model();
   if (model.layers().empty())
     return absl::InvalidArgumentError(
@@ -187,6 +215,10 @@ StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_s
       return absl::InvalidArgumentError(
           absl::StrFormat("model.input_shape: examples of shape %s: every dimension must be > 0",
                           example_shape.ToString()));
+  if (!DimsWithin(example_shape.begin(), example_shape.rank(), 1, kMaxValuesPerExample))
+    return absl::InvalidArgumentError(
+        absl::StrFormat("model.input_shape: examples of shape %s hold more than %d values",
+                        example_shape.ToString(), kMaxValuesPerExample));
   job_internal::ErrorList errors;
   for (int i = 0; i < model.layers_size(); ++i)
     job_internal::CheckLayerFields(model.layers(i), i, errors);
@@ -194,10 +226,35 @@ StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_s
 
   Shape shape{1};
   for (int64_t d : example_shape) shape.push_back(d);
+  int64_t total = 0;
   for (int i = 0; i < model.layers_size(); ++i) {
-    HEARTH_ASSIGN_OR_RETURN(shape, job_internal::LayerOutputShape(model.layers(i), i, shape));
+    const v1::Layer& layer = model.layers(i);
+    const int64_t own = shape.rank() >= 2 ? LayerParameters(layer, shape) : 0;
+    if (own < 0 || own > kMaxModelParameters - total)
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the model would have more than %d parameters; use fewer units or filters",
+          job_internal::LayerPath(layer, i), kMaxModelParameters));
+    total += own;
+    HEARTH_ASSIGN_OR_RETURN(shape, job_internal::LayerOutputShape(layer, i, shape));
+    if (!DimsWithin(shape.begin(), shape.rank(), 1, kMaxValuesPerExample))
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: its output %s holds more than %d values per example; use a smaller layer",
+          job_internal::LayerPath(layer, i), shape.ToString(), kMaxValuesPerExample));
   }
+  if (parameters != nullptr) *parameters = total;
   return shape;
+}
+
+}  // namespace
+
+StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_shape) {
+  return WalkLayers(spec, example_shape, nullptr);
+}
+
+StatusOr<int64_t> CountModelParameters(const v1::JobSpec& spec, const Shape& example_shape) {
+  int64_t parameters = 0;
+  HEARTH_RETURN_IF_ERROR(WalkLayers(spec, example_shape, &parameters).status());
+  return parameters;
 }
 
 }  // namespace hearth

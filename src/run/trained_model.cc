@@ -1,6 +1,7 @@
 // TrainedModel: a checkpoint restored for evaluation and prediction.
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "hearth/autograd.h"
@@ -15,8 +16,17 @@ namespace hearth {
 
 StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::Load(const std::string& path, Env& env) {
   HEARTH_ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(env, path));
+  return FromCheckpoint(std::move(c), path);
+}
+
+StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint c,
+                                                                     const std::string& path) {
   std::unique_ptr<TrainedModel> m(new TrainedModel());
   HEARTH_ASSIGN_OR_RETURN(m->spec_, run::ReadSpec(c, path));
+  // The embedded spec is input like any other: a checkpoint may come from anywhere.
+  if (Status valid = ValidateJobSpec(m->spec_); !valid.ok())
+    return absl::DataLossError(
+        absl::StrFormat("%s: its embedded job spec is not valid: %s", path, valid.message()));
   HEARTH_ASSIGN_OR_RETURN(m->example_shape_, run::ReadExampleShape(c, path));
   HEARTH_ASSIGN_OR_RETURN(m->class_names_, run::ReadClassNames(c, path));
   HEARTH_ASSIGN_OR_RETURN(Preprocessor pre, run::ReadPreprocessor(c, path));
@@ -25,15 +35,30 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::Load(const std::string& pa
   m->step_ = pos.step;
   if (m->spec_.task() == v1::CLUSTERING) {
     const Tensor* centroids = c.Find(run::kCentroidsName);
-    if (centroids == nullptr)
+    if (centroids == nullptr || centroids->shape().rank() != 2 ||
+        centroids->dtype() != DType::kFloat32)
       return absl::DataLossError(
-          absl::StrFormat("%s: a clustering checkpoint without centroids", path));
+          absl::StrFormat("%s: a clustering checkpoint without [k, features] centroids", path));
     m->centroids_ = *centroids;
     m->num_outputs_ = centroids->dim(0);
     return m;
   }
   const auto it = c.metadata.find(run::kNumOutputsKey);
-  m->num_outputs_ = it == c.metadata.end() ? 0 : std::atoll(it->second.c_str());
+  if (it == c.metadata.end() || !absl::SimpleAtoi(it->second, &m->num_outputs_) ||
+      m->num_outputs_ < 1 || m->num_outputs_ > kMaxValuesPerExample)
+    return absl::DataLossError(absl::StrFormat(
+        "%s: metadata \"%s\" is missing or not a positive count", path, run::kNumOutputsKey));
+  // Sizes before allocation: the model the spec describes may not be larger than the weights the
+  // file holds (they are restored into it next).
+  HEARTH_ASSIGN_OR_RETURN(const Shape input, ResolveInputShape(m->spec_, m->example_shape_));
+  HEARTH_ASSIGN_OR_RETURN(const int64_t parameters, CountModelParameters(m->spec_, input));
+  int64_t stored = 0;
+  for (const NamedTensor& t : c.tensors)
+    if (IsModelWeightName(t.name)) stored += t.tensor.numel();
+  if (parameters > stored)
+    return absl::DataLossError(
+        absl::StrFormat("%s: its model needs %d parameters but the file holds %d weights", path,
+                        parameters, stored));
   HEARTH_ASSIGN_OR_RETURN(
       m->model_, BuildModel(m->spec_, m->example_shape_, m->num_outputs_, m->spec_.seed()));
   ParameterSet params(*m->model_);

@@ -55,11 +55,13 @@ Status TrimMetricsLog(const std::string& path, int64_t last_step) {
   return Env::Default().WriteFileAtomically(path, kept);
 }
 
-// The fault-injection points after a training step (docs/reliability.md): this rank dies as if
-// killed (rank_exit) or freezes as if hung (rank_stall) right after `step`.
+// The fault-injection points after a training step (docs/reliability.md): this rank waits
+// (rank_pause), dies as if killed (rank_exit) or freezes as if hung (rank_stall) right after
+// `step`.
 void StepFaults(int rank, int64_t step) {
   if (!faults::Enabled()) return;
   const std::string r = std::to_string(rank), s = std::to_string(step);
+  faults::MaybePause("rank_pause", {{"rank", r}, {"step", s}});
   faults::MaybeKill("rank_exit", {{"rank", r}, {"step", s}});
   if (faults::Match("rank_stall", {{"rank", r}, {"step", s}})) ::raise(SIGSTOP);
 }

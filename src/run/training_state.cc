@@ -172,6 +172,8 @@ StatusOr<Shape> ReadExampleShape(const Checkpoint& c, const std::string& source)
       return Corrupt(source, "metadata \"example_shape\" is malformed");
     shape.push_back(d);
   }
+  if (shape.rank() == 0 || !DimsWithin(shape.begin(), shape.rank(), 1, kMaxValuesPerExample))
+    return Corrupt(source, "metadata \"example_shape\" describes examples too large to be real");
   return shape;
 }
 

@@ -91,18 +91,21 @@ for name, svc in (("coordinator", coord), ("worker", worker)):
     m = mounts(svc)
     check(m.get("/data") == "datasets", f"{name} should mount volume datasets at /data")
     check(m.get("/shared") == "shared", f"{name} should mount volume shared at /shared")
-for name, svc in (("coordinator", coord), ("worker", worker)):
-    # Workers write their ranks' logs under hearthd's data dir (mpirun --output-filename is local).
-    check(mounts(svc).get("/var/lib/hearth") == "coordinator-state", f"{name} should mount coordinator-state at /var/lib/hearth")
+check(mounts(coord).get("/var/lib/hearth") == "coordinator-state", "coordinator should mount coordinator-state at /var/lib/hearth")
+# Ranks' logs reach hearthd through mpirun's output: workers need none of its state.
+check("/var/lib/hearth" not in mounts(worker), "workers should not mount hearthd's state")
 check(mounts(fetch).get("/data") == "datasets", "fetch-mnist should mount datasets at /data")
 
-# The token: a secret for coordinator and workers (the workers get hearthd's --token-file path).
+# The token: a secret of the coordinator only (workers authenticate with per-attempt secrets).
 check("hearth_token" in (cfg.get("secrets") or {}), "secret hearth_token is missing")
+secret_names = lambda svc: [s["source"] if isinstance(s, dict) else s for s in svc.get("secrets", [])]
+check("hearth_token" in secret_names(coord), "coordinator does not get the hearth_token secret")
+check("hearth_token" not in secret_names(worker), "workers must not hold the user token")
+check(coord.get("environment", {}).get("HEARTH_TOKEN_FILE") == "/run/secrets/hearth_token",
+      "coordinator: HEARTH_TOKEN_FILE should be /run/secrets/hearth_token")
+check("--ca" in coord.get("healthcheck", {}).get("test", []), "the coordinator's healthcheck should use TLS (--ca)")
 for name, svc in (("coordinator", coord), ("worker", worker)):
-    names = [s["source"] if isinstance(s, dict) else s for s in svc.get("secrets", [])]
-    check("hearth_token" in names, f"{name} does not get the hearth_token secret")
     env = svc.get("environment", {})
-    check(env.get("HEARTH_TOKEN_FILE") == "/run/secrets/hearth_token", f"{name}: HEARTH_TOKEN_FILE should be /run/secrets/hearth_token")
     check(env.get("HEARTH_NET") == "172.30.77.0/24", f"{name}: HEARTH_NET should be the network's subnet")
 
 # One-shot fetch-mnist behind a profile; the long-running services restart.

@@ -62,6 +62,12 @@ chmod 600 "$work/token"
 export HEARTH_SHARED=$work/shared HEARTH_DATA=$src HEARTH_STATE=$work/state HEARTH_BIN_DIR=$build/bin
 export HEARTH_TOKEN_FILE=$work/token HEARTH_NET=$HEARTH_NETNS_CIDR HEARTH_SSH_PORT=2222
 export HEARTH_MIN_WORKERS=3 HEARTH_WAIT_SECONDS=60 HEARTH_REFRESH_SECONDS=5
+# The restart job's rank 1 dies after step 25 of its first attempt, once this script has seen a
+# checkpoint stored and lets it go (fault injection: no race with the job's speed). hearthd passes
+# HEARTH_* to every rank over ssh.
+export HEARTH_FAULTS="rank_exit:job_name=logistic-restart,rank=1,step=25,attempt=1,mode=pause"
+export HEARTH_FAULT_DIR=$work/faults
+mkdir -p "$HEARTH_FAULT_DIR"
 # The hosts share this machine's cores: one BLAS thread per rank, and no binding (each host
 # would bind its rank to core 0, the same core for all).
 export OPENBLAS_NUM_THREADS=1 HEARTH_BIND=none
@@ -76,7 +82,7 @@ pids+=($!)
 
 dump_logs() {
   local f
-  for f in "$work"/*.log "$work"/state/jobs/*/attempt-*/launcher.log; do
+  for f in "$work"/*.log "$work"/state/jobs/*/attempt-*/logs/*.log; do
     [ -f "$f" ] || continue
     echo "----- ${f#"$work"/} (last 30 lines)"
     tail -n 30 "$f"
@@ -86,7 +92,7 @@ dump_logs() {
 # hearthd is up when `hearth list` answers through the bridge (what the compose healthcheck runs).
 up=0
 for _ in $(seq 1 120); do
-  if "$hearth" list --coordinator "$coordinator" --token-file "$work/token" >/dev/null 2>&1; then
+  if "$hearth" list --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" >/dev/null 2>&1; then
     up=1
     break
   fi
@@ -105,14 +111,14 @@ cat "$work/state/hostfile"
 [ "$("$entry" hostfile | wc -l)" = 3 ] || fail "'cluster-entrypoint.sh hostfile' should list 3 workers"
 
 status_field() { # JOB FIELD: a top-level field of `hearth status JOB --json`
-  "$hearth" status "$1" --json --coordinator "$coordinator" --token-file "$work/token" 2>/dev/null |
+  "$hearth" status "$1" --json --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>/dev/null |
     python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1], ""); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$2" 2>/dev/null
 }
 
 # 1. A quick job on all three workers.
 echo "== quick job: logistic regression on 3 workers over ssh"
 out=$("$hearth" submit "$src/examples/jobs/logistic_regression.json" --workers 3 --follow \
-  --coordinator "$coordinator" --token-file "$work/token" 2>&1)
+  --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>&1)
 rc=$?
 echo "$out" | tail -n 5
 job1=$(grep -o 'j-[0-9]\+' <<<"$out" | head -n 1)
@@ -129,7 +135,7 @@ if [ -s "$src/data/mnist/train-images-idx3-ubyte" ]; then
   python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); s["epochs"] = 1; json.dump(s, open(sys.argv[2], "w"))' \
     "$src/examples/jobs/mnist_mlp.json" "$work/mnist.json"
   out=$("$hearth" submit "$work/mnist.json" --workers 3 --follow \
-    --coordinator "$coordinator" --token-file "$work/token" 2>&1)
+    --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>&1)
   rc=$?
   echo "$out" | tail -n 3
   job=$(grep -o 'j-[0-9]\+' <<<"$out" | head -n 1)
@@ -142,9 +148,9 @@ else
   echo "== MNIST skipped: no data/mnist (launch/fetch-mnist.sh data/mnist)"
 fi
 
-# 2. A longer job with restarts: kill rank 1's `hearth worker` in its namespace after the first
+# 2. A longer job with restarts: rank 1's `hearth worker` dies (a fault point) after the first
 # checkpoint.
-echo "== restart job: one worker killed mid-run"
+echo "== restart job: one worker dies mid-run"
 python3 - "$src/examples/jobs/logistic_regression.json" "$work/long.json" <<'EOF'
 import json, sys
 spec = json.load(open(sys.argv[1]))
@@ -155,7 +161,7 @@ json.dump(spec, open(sys.argv[2], "w"), indent=1)
 EOF
 # --follow streams the job's state changes, among them the restart with the failed rank.
 "$hearth" submit "$work/long.json" --workers 3 --follow --coordinator "$coordinator" \
-  --token-file "$work/token" >"$work/follow.out" 2>&1 &
+  --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" >"$work/follow.out" 2>&1 &
 follow=$!
 pids+=("$follow")
 job2=""
@@ -166,31 +172,22 @@ for _ in $(seq 1 40); do
 done
 [ -n "$job2" ] || { fail "submit printed no job id: $(cat "$work/follow.out")"; dump_logs; exit 1; }
 
-# The pid of a `hearth worker --job JOB` process inside namespace NS, if any.
-worker_pid() {
-  local ns=$1 job=$2 p
-  for p in $(ip netns pids "$ns" 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q " worker .*--job $job " && { echo "$p"; return 0; }
-  done
-  return 1
-}
-victim=""
-for _ in $(seq 1 240); do
-  ckpts=$("$hearth" checkpoints "$job2" --json --coordinator "$coordinator" --token-file "$work/token" 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d if isinstance(d,list) else d.get("checkpoints",[])))' 2>/dev/null)
-  if [ "${ckpts:-0}" -gt 0 ]; then
-    victim=$(worker_pid "${hosts[2]}" "$job2")
-    [ -n "$victim" ] && break
-  fi
+# Rank 1 waits at the fault point; once a checkpoint is stored, let it die.
+for _ in $(seq 1 480); do
+  [ -e "$HEARTH_FAULT_DIR/rank_exit.paused" ] && break
   sleep 0.25
 done
-if [ -z "$victim" ]; then
-  fail "no checkpoint and running worker in ${hosts[2]} for $job2 (state $(status_field "$job2" state))"
-  dump_logs
-  exit 1
-fi
-echo "killing hearth worker pid $victim in namespace ${hosts[2]} (${addrs[2]})"
-kill -KILL "$victim"
+[ -e "$HEARTH_FAULT_DIR/rank_exit.paused" ] || { fail "rank 1 never reached its fault point"; dump_logs; exit 1; }
+ckpts=0
+for _ in $(seq 1 480); do
+  ckpts=$("$hearth" checkpoints "$job2" --json --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>/dev/null |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d if isinstance(d,list) else d.get("checkpoints",[])))' 2>/dev/null)
+  [ "${ckpts:-0}" -gt 0 ] && break
+  sleep 0.25
+done
+[ "${ckpts:-0}" -gt 0 ] || { fail "no checkpoint of $job2 was stored"; dump_logs; exit 1; }
+echo "letting rank 1 of $job2 die (on ${addrs[2]})"
+touch "$HEARTH_FAULT_DIR/rank_exit.release"
 
 state=""
 for _ in $(seq 1 480); do
@@ -198,7 +195,7 @@ for _ in $(seq 1 480); do
   case "$state" in SUCCEEDED | FAILED | CANCELLED) break ;; esac
   sleep 0.5
 done
-status_text=$("$hearth" status "$job2" --coordinator "$coordinator" --token-file "$work/token" 2>&1)
+status_text=$("$hearth" status "$job2" --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>&1)
 echo "$status_text" | head -n 30
 [ "$state" = SUCCEEDED ] || fail "job $job2 ended '$state', not SUCCEEDED"
 [ "$(status_field "$job2" restarts)" = 1 ] || fail "job $job2 should show restarts 1"
@@ -208,7 +205,7 @@ echo "follow output (state changes):"
 grep -iE "restart|rank|fail" "$work/follow.out" | head -n 10
 grep -qiE "restart.*rank 1" "$work/follow.out" ||
   fail "the job's events do not report the restart with the failed rank 1"
-logs=$("$hearth" logs "$job2" --rank 0 --coordinator "$coordinator" --token-file "$work/token" 2>&1)
+logs=$("$hearth" logs "$job2" --rank 0 --coordinator "$coordinator" --token-file "$work/token" --ca "$work/shared/tls/hearthd.crt" 2>&1)
 grep -q resuming <<<"$logs" || fail "rank 0's log of the second attempt does not say it is resuming from a checkpoint"
 
 [ "$failures" = 0 ] || dump_logs

@@ -76,6 +76,23 @@ StoredCheckpoint Checkpoint(const std::string& job_id, int64_t step,
   return checkpoint;
 }
 
+// An unconditional update (tests only: the coordinator always names the states it expects).
+Status Update(JobStore& store, const v1::Job& job) {
+  return store
+      .UpdateJobIf(job.id(), {},
+                   [&](v1::Job& stored) {
+                     v1::JobSpec spec = stored.spec();
+                     stored = job;
+                     *stored.mutable_spec() = spec;
+                     return absl::OkStatus();
+                   })
+      .status();
+}
+
+Status Add(JobStore& store, const StoredCheckpoint& checkpoint, bool maximize = false) {
+  return store.AddCheckpoint(checkpoint, maximize).status();
+}
+
 std::vector<std::string> Ids(const std::vector<v1::Job>& jobs) {
   std::vector<std::string> ids;
   for (const v1::Job& job : jobs) ids.push_back(job.id());
@@ -189,13 +206,12 @@ TEST_F(JobStoreTest, UnknownJobIsNotFoundNamingTheId) {
     EXPECT_EQ(store_->JobWorkers(id).status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(store_->Events(id, 0, 0).status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(store_->AppendEvent(id, StepEvent(1)).status().code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(store_->NextAttempt(id).status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(store_->CurrentAttempt(id).status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(store_->Checkpoints(id).status().code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(store_->AddCheckpoint(Checkpoint(id, 1)).code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(Add(*store_, Checkpoint(id, 1)).code(), absl::StatusCode::kNotFound);
     v1::Job job;
     job.set_id(id);
-    EXPECT_EQ(store_->UpdateJob(job).code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(Update(*store_, job).code(), absl::StatusCode::kNotFound);
   }
 }
 
@@ -204,11 +220,11 @@ TEST_F(JobStoreTest, ListIsNewestFirstWithLimitAndStateFilter) {
   for (const std::string id : {"j-000002", "j-000004"}) {
     v1::Job job = *store_->GetJob(id);
     job.set_state(v1::RUNNING);
-    ASSERT_TRUE(store_->UpdateJob(job).ok());
+    ASSERT_TRUE(Update(*store_, job).ok());
   }
   v1::Job failed = *store_->GetJob("j-000005");
   failed.set_state(v1::FAILED);
-  ASSERT_TRUE(store_->UpdateJob(failed).ok());
+  ASSERT_TRUE(Update(*store_, failed).ok());
 
   const auto list = [&](const std::vector<v1::JobState>& states, int limit) {
     StatusOr<std::vector<v1::Job>> jobs = store_->ListJobs(states, limit);
@@ -259,7 +275,7 @@ TEST_F(JobStoreTest, UpdateReplacesEverythingButIdAndSpec) {
   job.mutable_result()->add_validation_metrics()->set_name("val_accuracy");
   job.mutable_failure()->set_rank(-1);
   job.mutable_spec()->set_name("changed");  // ignored: the spec is as submitted
-  ASSERT_TRUE(store_->UpdateJob(job).ok());
+  ASSERT_TRUE(Update(*store_, job).ok());
 
   StatusOr<v1::Job> got = store_->GetJob(created.id());
   ASSERT_TRUE(got.ok()) << got.status();
@@ -271,7 +287,7 @@ TEST_F(JobStoreTest, UpdateReplacesEverythingButIdAndSpec) {
   v1::Job cleared = expected;
   cleared.clear_result();
   cleared.set_state(v1::RESTARTING);
-  ASSERT_TRUE(store_->UpdateJob(cleared).ok());
+  ASSERT_TRUE(Update(*store_, cleared).ok());
   got = store_->GetJob(created.id());
   ASSERT_TRUE(got.ok());
   EXPECT_FALSE(got->has_result());
@@ -343,57 +359,169 @@ TEST_F(JobStoreTest, EventKeepsItsPayloadAndGetsATime) {
 // ---------------------------------------------------------------------------------------------
 // Attempts
 
-TEST_F(JobStoreTest, AttemptCounterStartsAtZeroAndCounts) {
+TEST_F(JobStoreTest, AttemptCounterStartsAtZeroAndIsStoredWithTheJob) {
   const std::string a = CreateOrDie(*store_, "a").id();
   const std::string b = CreateOrDie(*store_, "b").id();
   EXPECT_EQ(*store_->CurrentAttempt(a), 0);
-  EXPECT_EQ(*store_->NextAttempt(a), 1);
-  EXPECT_EQ(*store_->NextAttempt(a), 2);
+  EXPECT_EQ(store_->GetJob(a)->attempt(), 0);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(store_
+                    ->UpdateJobIf(a, {},
+                                  [](v1::Job& j) {
+                                    j.set_attempt(j.attempt() + 1);
+                                    return absl::OkStatus();
+                                  })
+                    .ok());
   EXPECT_EQ(*store_->CurrentAttempt(a), 2);
+  EXPECT_EQ(store_->GetJob(a)->attempt(), 2);
   EXPECT_EQ(*store_->CurrentAttempt(b), 0);
-  // UpdateJob does not touch it.
-  ASSERT_TRUE(store_->UpdateJob(*store_->GetJob(a)).ok());
-  EXPECT_EQ(*store_->CurrentAttempt(a), 2);
+  EXPECT_EQ((*store_->ListJobs({}, 0))[1].attempt(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compare-and-set
+
+TEST_F(JobStoreTest, AnUpdateAppliesOnlyInTheExpectedStatesAndWritesItsEventWithIt) {
+  const std::string id = CreateOrDie(*store_, "a").id();
+  v1::JobEvent event;
+  event.mutable_state()->set_state(v1::RUNNING);
+  StatusOr<v1::Job> running = store_->UpdateJobIf(
+      id, {v1::QUEUED, v1::RESTARTING},
+      [](v1::Job& j) {
+        j.set_state(v1::RUNNING);
+        return absl::OkStatus();
+      },
+      event);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_EQ(running->state(), v1::RUNNING);
+  EXPECT_EQ(store_->Events(id, 0, 0)->size(), 1u);
+  // A second start from QUEUED is refused: the state is not what it expects. Nothing changes,
+  // the event is not written, and the change function never runs.
+  bool ran = false;
+  StatusOr<v1::Job> again = store_->UpdateJobIf(
+      id, {v1::QUEUED},
+      [&](v1::Job& j) {
+        ran = true;
+        j.set_state(v1::CANCELLED);
+        return absl::OkStatus();
+      },
+      event);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(again.status().message(), "is RUNNING")) << again.status();
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(store_->GetJob(id)->state(), v1::RUNNING);
+  EXPECT_EQ(store_->Events(id, 0, 0)->size(), 1u);
+  // An error from the change function rolls everything back.
+  StatusOr<v1::Job> refused = store_->UpdateJobIf(
+      id, {v1::RUNNING},
+      [](v1::Job& j) {
+        j.set_state(v1::FAILED);
+        return absl::InvalidArgumentError("no");
+      },
+      event);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetJob(id)->state(), v1::RUNNING);
+  EXPECT_EQ(store_->Events(id, 0, 0)->size(), 1u);
+}
+
+// A cancel racing a finish: whichever writes first wins; the other sees the ended state and can
+// neither resurrect the job nor overwrite its outcome. Many rounds from two threads.
+TEST_F(JobStoreTest, RacingTransitionsNeverBothApply) {
+  for (int round = 0; round < 50; ++round) {
+    const std::string id = CreateOrDie(*store_, "race").id();
+    ASSERT_TRUE(store_
+                    ->UpdateJobIf(id, {},
+                                  [](v1::Job& j) {
+                                    j.set_state(v1::RUNNING);
+                                    return absl::OkStatus();
+                                  })
+                    .ok());
+    std::atomic<int> applied{0};
+    auto end_as = [&](v1::JobState to) {
+      StatusOr<v1::Job> done = store_->UpdateJobIf(id, {v1::RUNNING}, [&](v1::Job& j) {
+        j.set_state(to);
+        return absl::OkStatus();
+      });
+      if (done.ok()) ++applied;
+    };
+    std::thread finish(end_as, v1::SUCCEEDED);
+    std::thread cancel(end_as, v1::CANCELLED);
+    finish.join();
+    cancel.join();
+    EXPECT_EQ(applied.load(), 1);
+    const v1::JobState state = store_->GetJob(id)->state();
+    EXPECT_TRUE(state == v1::SUCCEEDED || state == v1::CANCELLED);
+  }
+}
+
+TEST_F(JobStoreTest, CountsAndPagesJobs) {
+  for (int i = 0; i < 7; ++i) CreateOrDie(*store_, "job");
+  ASSERT_TRUE(Update(*store_,
+                     [&] {
+                       v1::Job j = *store_->GetJob("j-000003");
+                       j.set_state(v1::RUNNING);
+                       return j;
+                     }())
+                  .ok());
+  EXPECT_EQ(*store_->CountJobs({}), 7);
+  EXPECT_EQ(*store_->CountJobs({v1::QUEUED}), 6);
+  EXPECT_EQ(*store_->CountJobs({v1::RUNNING, v1::QUEUED}), 7);
+  EXPECT_EQ(*store_->CountJobs({static_cast<v1::JobState>(99)}), 0);
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(::hearth::coordinator::Ids(*store_->ListJobs({}, 3, "j-000005")),
+            (Ids{"j-000004", "j-000003", "j-000002"}));
+  EXPECT_EQ(::hearth::coordinator::Ids(*store_->ListJobs({v1::QUEUED}, 2, "", true)),
+            (Ids{"j-000001", "j-000002"}));
+  EXPECT_EQ(::hearth::coordinator::Ids(*store_->ListJobs({}, 3, "j-000002", false)),
+            (Ids{"j-000001"}));
+  EXPECT_EQ(store_->ListJobs({}, 3, "bogus").status().code(), absl::StatusCode::kNotFound);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 
-TEST_F(JobStoreTest, CheckpointsComeOldestStepFirstAndReplaceTheSameStep) {
+TEST_F(JobStoreTest, CheckpointsComeOldestStepFirstAndAStepIsNeverReplaced) {
   const std::string id = CreateOrDie(*store_, "a").id();
   const std::string other = CreateOrDie(*store_, "b").id();
-  for (const int64_t step : {300, 100, 200})
-    ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, step)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(other, 100)).ok());
+  for (const int64_t step : {300, 100, 200}) ASSERT_TRUE(Add(*store_, Checkpoint(id, step)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(other, 100)).ok());
 
+  // The same bytes again: accepted, nothing changes. Other bytes: ALREADY_EXISTS.
+  StatusOr<JobStore::Added> same = store_->AddCheckpoint(Checkpoint(id, 200), false);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->already_stored);
   StoredCheckpoint replacement = Checkpoint(id, 200, 0.5);
   replacement.path = "elsewhere.safetensors";
   replacement.info.set_sha256("cd");
-  ASSERT_TRUE(store_->AddCheckpoint(replacement).ok());
+  const Status refused = Add(*store_, replacement);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists) << refused;
+  EXPECT_TRUE(Contains(refused.message(), "never replaced")) << refused;
 
   StatusOr<std::vector<StoredCheckpoint>> checkpoints = store_->Checkpoints(id);
   ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
   EXPECT_EQ(Steps(*checkpoints), (std::vector<int64_t>{100, 200, 300}));
-  const StoredCheckpoint& replaced = (*checkpoints)[1];
-  EXPECT_EQ(replaced.path, "elsewhere.safetensors");
-  EXPECT_EQ(replaced.info.sha256(), "cd");
-  EXPECT_EQ(replaced.info.id(), id + "/200");
-  EXPECT_EQ(replaced.info.job_id(), id);
-  EXPECT_EQ(replaced.info.size_bytes(), 300);
-  EXPECT_EQ((*checkpoints)[0].path, Checkpoint(id, 100).path);
+  const StoredCheckpoint& kept = (*checkpoints)[1];
+  EXPECT_EQ(kept.path, Checkpoint(id, 200).path);
+  EXPECT_EQ(kept.info.sha256(), "ab");
+  EXPECT_EQ(kept.info.id(), id + "/200");
+  EXPECT_EQ(kept.info.job_id(), id);
+  EXPECT_EQ(kept.info.size_bytes(), 300);
 
   checkpoints = store_->Checkpoints(other);
   ASSERT_TRUE(checkpoints.ok());
   EXPECT_EQ(Steps(*checkpoints), (std::vector<int64_t>{100}));
+  EXPECT_EQ(store_->AllCheckpoints()->size(), 4u);
+  ASSERT_TRUE(store_->RemoveCheckpoint(id, 100).ok());
+  EXPECT_EQ(Steps(*store_->Checkpoints(id)), (std::vector<int64_t>{200, 300}));
 }
 
 TEST_F(JobStoreTest, BestIsByMetricInTheRequestedDirection) {
   const std::string id = CreateOrDie(*store_, "a").id();
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 100, 0.9)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 200, 0.2)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 300, 0.5)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 400)).ok());  // no metric: never best
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 500, std::nan(""))).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 100, 0.9)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 200, 0.2)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 300, 0.5)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 400)).ok());  // no metric: never best
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 500, std::nan(""))).ok());
 
   StatusOr<std::vector<StoredCheckpoint>> min = store_->Checkpoints(id);
   ASSERT_TRUE(min.ok()) << min.status();
@@ -405,14 +533,14 @@ TEST_F(JobStoreTest, BestIsByMetricInTheRequestedDirection) {
   // A `best` passed in is not stored: it is computed on reading.
   StoredCheckpoint claims_best = Checkpoint(id, 600, 5.0);
   claims_best.info.set_best(true);
-  ASSERT_TRUE(store_->AddCheckpoint(claims_best).ok());
+  ASSERT_TRUE(Add(*store_, claims_best).ok());
   EXPECT_EQ(BestStep(*store_->Checkpoints(id)), 200);
 }
 
 TEST_F(JobStoreTest, BestTiesGoToTheEarlierCheckpoint) {
   const std::string id = CreateOrDie(*store_, "a").id();
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 100, 0.3)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 200, 0.3)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 100, 0.3)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 200, 0.3)).ok());
   EXPECT_EQ(BestStep(*store_->Checkpoints(id)), 100);
   EXPECT_EQ(BestStep(*store_->Checkpoints(id, true)), 100);
 }
@@ -423,8 +551,8 @@ TEST_F(JobStoreTest, NoBestWithoutAMetric) {
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_TRUE(none->empty());
 
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 100)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(id, 200)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 100)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(id, 200)).ok());
   EXPECT_EQ(BestStep(*store_->Checkpoints(id)), -1);
   EXPECT_EQ(BestStep(*store_->Checkpoints(id, true)), -1);
 }
@@ -499,12 +627,12 @@ TEST_F(JobStoreTest, ReopeningKeepsEverything) {
   v1::Job b = CreateOrDie(*store_, "b", "s-000001");
   b.set_state(v1::RUNNING);
   b.set_step(42);
-  ASSERT_TRUE(store_->UpdateJob(b).ok());
+  b.set_attempt(1);
+  ASSERT_TRUE(Update(*store_, b).ok());
   ASSERT_TRUE(store_->AppendEvent(b.id(), StepEvent(1)).ok());
   ASSERT_TRUE(store_->AppendEvent(b.id(), StepEvent(2)).ok());
-  ASSERT_TRUE(store_->NextAttempt(b.id()).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(b.id(), 100, 0.4)).ok());
-  ASSERT_TRUE(store_->AddCheckpoint(Checkpoint(b.id(), 200, 0.3)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(b.id(), 100, 0.4)).ok());
+  ASSERT_TRUE(Add(*store_, Checkpoint(b.id(), 200, 0.3)).ok());
   v1::SweepSpec spec;
   spec.set_name("sweep");
   const v1::Sweep sweep = *store_->CreateSweep(spec);
@@ -529,10 +657,55 @@ TEST_F(JobStoreTest, ReopeningKeepsEverything) {
   // Counters carry on where they were.
   EXPECT_EQ(CreateOrDie(*store_, "c").id(), "j-000003");
   EXPECT_EQ(*store_->AppendEvent(b.id(), StepEvent(3)), 3);
-  EXPECT_EQ(*store_->NextAttempt(b.id()), 2);
   EXPECT_EQ(store_->CreateSweep(spec)->id(), "s-000002");
 
   EXPECT_EQ(RawPragma(path_, "journal_mode"), "wal");
+  EXPECT_TRUE(store_->CheckIntegrity().ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds
+
+TEST(JobStoreLimitsTest, TheOldestStepEventsAreDroppedAndEverythingElseKept) {
+  TempDir dir;
+  StatusOr<std::unique_ptr<JobStore>> store =
+      JobStore::Open(dir.file("hearthd.db"), StoreLimits{.max_events_per_job = 10});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string id = CreateOrDie(**store, "long").id();
+  v1::JobEvent state;
+  state.mutable_state()->set_state(v1::RUNNING);
+  ASSERT_EQ(*(*store)->AppendEvent(id, state), 1);
+  for (int step = 1; step <= 100; ++step)
+    ASSERT_TRUE((*store)->AppendEvent(id, StepEvent(step)).ok());
+  std::vector<v1::JobEvent> events = *(*store)->Events(id, 0, 0);
+  ASSERT_EQ(events.size(), 11u);
+  EXPECT_TRUE(events[0].has_state()) << "state events are kept";
+  EXPECT_EQ(events[1].step().step(), 91);
+  EXPECT_EQ(events.back().step().step(), 100);
+  // Sequences go on, with the gap the dropped events left.
+  EXPECT_EQ(events[1].sequence(), 92);
+  EXPECT_EQ(*(*store)->AppendEvent(id, StepEvent(101)), 102);
+}
+
+TEST(JobStoreLimitsTest, CheckpointsBeyondTheLimitLoseTheOldestButNeverTheBestOrLatest) {
+  TempDir dir;
+  StatusOr<std::unique_ptr<JobStore>> store =
+      JobStore::Open(dir.file("hearthd.db"), StoreLimits{.max_checkpoints_per_job = 3});
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string id = CreateOrDie(**store, "many").id();
+  std::vector<std::string> evicted;
+  const double metrics[] = {0.9, 0.1, 0.8, 0.7, 0.6, 0.5};
+  for (int i = 0; i < 6; ++i) {
+    StatusOr<JobStore::Added> added =
+        (*store)->AddCheckpoint(Checkpoint(id, 100 * (i + 1), metrics[i]), false);
+    ASSERT_TRUE(added.ok()) << added.status();
+    evicted.insert(evicted.end(), added->evicted_paths.begin(), added->evicted_paths.end());
+  }
+  std::vector<StoredCheckpoint> kept = *(*store)->Checkpoints(id);
+  EXPECT_EQ(Steps(kept), (std::vector<int64_t>{200, 500, 600}));
+  EXPECT_EQ(BestStep(kept), 200);
+  EXPECT_EQ(evicted.size(), 3u);
+  EXPECT_EQ(evicted[0], Checkpoint(id, 100).path);
 }
 
 // A process killed right after its writes returned (no destructor, no WAL checkpoint) loses none
@@ -662,13 +835,41 @@ TEST(JobStoreOpenTest, NewerSchemaIsFailedPreconditionNamingTheFile) {
     ASSERT_NE(store, nullptr);
     CreateOrDie(*store, "a");
   }
-  RawExec(path, "PRAGMA user_version = 2");
+  RawExec(path, "PRAGMA user_version = 3");
 
   StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
   EXPECT_TRUE(Contains(store.status().message(), path));
-  EXPECT_TRUE(Contains(store.status().message(), "schema version 2"));
+  EXPECT_TRUE(Contains(store.status().message(), "schema version 3"));
+}
+
+// A file from the first schema (before events had a kind) is migrated in place and keeps its
+// events; they are of unknown kind and never dropped.
+TEST(JobStoreOpenTest, AVersionOneFileIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.file("hearthd.db");
+  RawExec(path,
+          "CREATE TABLE jobs (num INTEGER PRIMARY KEY AUTOINCREMENT, state INTEGER NOT NULL, "
+          "created_at REAL NOT NULL, sweep_id TEXT NOT NULL, workers INTEGER NOT NULL, attempt "
+          "INTEGER NOT NULL, last_event INTEGER NOT NULL, spec BLOB NOT NULL, job BLOB NOT NULL);"
+          "CREATE TABLE events (job INTEGER NOT NULL REFERENCES jobs (num), sequence INTEGER NOT "
+          "NULL, event BLOB NOT NULL, PRIMARY KEY (job, sequence)) WITHOUT ROWID;"
+          "CREATE TABLE checkpoints (job INTEGER NOT NULL REFERENCES jobs (num), step INTEGER NOT "
+          "NULL, path TEXT NOT NULL, info BLOB NOT NULL, PRIMARY KEY (job, step)) WITHOUT ROWID;"
+          "CREATE TABLE sweeps (num INTEGER PRIMARY KEY AUTOINCREMENT, state INTEGER NOT NULL, "
+          "created_at REAL NOT NULL, sweep BLOB NOT NULL);"
+          "INSERT INTO jobs VALUES (1, 1, 0, '', 1, 0, 1, x'', x'');"
+          "INSERT INTO events VALUES (1, 1, x'');"
+          "PRAGMA application_id = 1213355080; PRAGMA user_version = 1;");
+  StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path, {.max_events_per_job = 10});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(RawPragma(path, "user_version"), "2");
+  for (int step = 1; step <= 20; ++step)
+    ASSERT_TRUE((*store)->AppendEvent("j-000001", StepEvent(step)).ok());
+  const std::vector<v1::JobEvent> events = *(*store)->Events("j-000001", 0, 0);
+  ASSERT_EQ(events.size(), 11u);
+  EXPECT_FALSE(events[0].has_step()) << "the old event is kept";
 }
 
 TEST(JobStoreOpenTest, EmptyFileBecomesAStore) {

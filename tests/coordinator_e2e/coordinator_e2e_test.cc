@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "coordinator_e2e/hearthd_process.h"
+#include "dist/scoped_env.h"
 
 namespace hearth::testing {
 namespace {
@@ -153,24 +154,34 @@ TEST_F(CoordinatorTest, CancelKillsWorkersThatDoNotStopWithinTheGracePeriod) {
   EXPECT_EQ(WorkerPid(data, job, 1), -1) << "a frozen worker survived the cancel";
 }
 
+// Faults by design, not by the clock: rank 1 of the first attempt dies right after step 25, but
+// only once the test has seen a checkpoint stored (the fault waits for the test's go-ahead), so
+// the restart always has a checkpoint to resume from, however fast or slow the machine is.
 TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
+  dist_test::ScopedEnv faults("HEARTH_FAULTS", "rank_exit:rank=1,step=25,attempt=1,mode=pause");
+  dist_test::ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
   auto hearthd = Start();
   const std::string job = Submit(*hearthd, Job("restart", 60, R"("max_restarts": 1,)"), 2);
+  WaitForFile(dir_.file("rank_exit.paused"));
   WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
-  const pid_t victim = WorkerPid(dir_.file("data"), job, 1);
-  ASSERT_GT(victim, 0);
-  ::kill(victim, SIGKILL);
+  WriteFileOrFail(dir_.file("rank_exit.release"), "go\n");
   const Json s = WaitFor(*hearthd, job, Ended, 120);
   EXPECT_EQ(s["state"].string, "SUCCEEDED") << hearthd->Hearth({"status", job}).out;
   EXPECT_EQ(s["restarts"].number, 1);
+  EXPECT_EQ(s["attempt"].number, 2);
   CommandResult logs = hearthd->Hearth({"logs", job, "--rank", "0"});
   EXPECT_TRUE(Contains(logs.out, "resuming")) << logs.out;
 }
 
+// The job is surely running when hearthd dies: rank 0 of the first attempt waits after step 25
+// (and is never let go); the next hearthd ends those workers and restarts the job.
 TEST_F(CoordinatorTest, ASigkilledCoordinatorLosesNoHistory) {
+  dist_test::ScopedEnv faults("HEARTH_FAULTS", "rank_pause:rank=0,step=25,attempt=1,mode=pause");
+  dist_test::ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
   auto hearthd = Start();
   ASSERT_EQ(hearthd->Hearth({"submit", Job("first", 1), "--follow"}).exit_code, 0);
   const std::string job = Submit(*hearthd, Job("long", 40, R"("max_restarts": 1,)"), 2);
+  WaitForFile(dir_.file("rank_pause.paused"));
   WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
   hearthd->Kill();
   hearthd.reset();
@@ -179,6 +190,7 @@ TEST_F(CoordinatorTest, ASigkilledCoordinatorLosesNoHistory) {
   const Json s = WaitFor(*again, job, Ended, 120);
   EXPECT_EQ(s["state"].string, "SUCCEEDED") << again->Hearth({"status", job}).out;
   EXPECT_EQ(s["restarts"].number, 1);
+  EXPECT_EQ(WorkerPid(dir_.file("data"), job, 0), -1) << "a worker of the old hearthd survived";
 }
 
 TEST_F(CoordinatorTest, AWrongOrMissingTokenIsUnauthenticated) {

@@ -75,7 +75,7 @@ expect_error(grpc.StatusCode.INVALID_ARGUMENT, "spec.model.layers[0].dense.units
 
 # Paths that escape the data root: "../" and a symlink pointing out.
 request.spec.CopyFrom(spec(os.path.join(work, "../../../../../../etc/passwd")))
-expect_error(grpc.StatusCode.PERMISSION_DENIED, "outside the coordinator's data roots",
+expect_error(grpc.StatusCode.PERMISSION_DENIED, "outside the data roots",
              "SubmitJob", request, pb.SubmitJobResponse)
 link = os.path.join(work, "escape.csv")
 os.symlink("/etc/passwd", link)

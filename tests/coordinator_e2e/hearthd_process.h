@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "parallel/parallel_test_util.h"
 
 namespace hearth::testing {
@@ -15,6 +17,20 @@ namespace hearth::testing {
 inline std::string HearthdBinary() {
   const std::string hearth = HearthBinary();
   return hearth.substr(0, hearth.rfind('/')) + "/hearthd";
+}
+
+// Waits until `path` exists (a fault point's pause marker): the handshake, not a guess of time.
+// Fails the test after a very generous bound, so a broken fault cannot hang the suite.
+inline void WaitForFile(const std::string& path,
+                        std::chrono::seconds bound = std::chrono::seconds(120)) {
+  const auto start = std::chrono::steady_clock::now();
+  while (::access(path.c_str(), F_OK) != 0) {
+    if (std::chrono::steady_clock::now() - start > bound) {
+      ADD_FAILURE() << "never appeared: " << path;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 class Hearthd {
