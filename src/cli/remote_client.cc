@@ -157,6 +157,11 @@ std::string DescribeRpcError(const grpc::Status& status, const std::string& addr
       if (!absl::StrContains(message, "--token-file"))
         absl::StrAppend(&text, "; pass --token-file or set HEARTH_TOKEN_FILE");
       break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // gRPC's own refusal of a message over the size limit does not name hearthd's flag.
+      if (absl::StrContains(message, "larger than max"))
+        absl::StrAppend(&text, "; hearthd refuses requests over its --max-request-mb");
+      break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       absl::StrAppend(&text, "; hearthd at ", address, " did not answer in time");
       break;

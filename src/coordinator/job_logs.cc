@@ -127,6 +127,10 @@ v1::FailureReport DiagnoseFromTails(const std::vector<std::string>& launcher,
   const auto found = ranks.find(rank);
   const std::vector<std::string>& lines = found != ranks.end() ? found->second : kNone;
   std::string error = ErrorLine(lines);
+  // The rank mpirun blames may have said nothing (it only followed the others out); the error a
+  // rank did report says what happened.
+  for (auto it = ranks.begin(); error.empty() && it != ranks.end(); ++it)
+    error = ErrorLine(it->second);
   if (error.empty()) error = ErrorLine(launcher);
   if (error.empty())
     error = rank >= 0 ? absl::StrFormat("rank %d failed (exit code %d)", rank, exit_code)

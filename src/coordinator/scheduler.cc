@@ -320,6 +320,7 @@ void Scheduler::Launch(const v1::Job& queued, int workers) {
     std::fprintf(stderr, "hearthd: job %s: %s; stopping its workers\n", id.c_str(),
                  std::string(s.message()).c_str());
     SignalSession(pid, SIGKILL);
+    ::kill(pid, SIGKILL);  // also before it has made its session (the pump reaps it)
   }
 }
 
@@ -459,6 +460,9 @@ StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
       if (it != running_.end()) {
         if (it->second.finishing) {
           // Ending right now: report how it ended instead of pretending to cancel it.
+          lock.unlock();
+          faults::MaybePause("cancel_wait", {{"job", job_id}});  // tests line up the race here
+          lock.lock();
           finished_.wait(lock, [&] { return running_.count(job_id) == 0; });
           continue;
         }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -273,9 +275,14 @@ void SweepManager::Loop() {
     {
       std::lock_guard lock(mu_);
       if (quit_) return;
-      StatusOr<std::vector<v1::Sweep>> active = store_.ActiveSweeps();
-      if (active.ok())
-        for (v1::Sweep& sweep : *active) (void)Refresh(sweep);
+      try {
+        StatusOr<std::vector<v1::Sweep>> active = store_.ActiveSweeps();
+        if (active.ok())
+          for (v1::Sweep& sweep : *active) (void)Refresh(sweep);
+      } catch (const std::exception& e) {
+        // The last resort: a sweep's bookkeeping must never take hearthd down.
+        std::fprintf(stderr, "hearthd: refreshing the sweeps failed: %s\n", e.what());
+      }
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }

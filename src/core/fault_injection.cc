@@ -131,13 +131,15 @@ void KillSelf() {
 }
 
 void Pause(const Fault& fault) {
-  if (fault.Text("mode", "") != "pause") {
+  const std::string mode = fault.Text("mode", "");
+  if (mode != "pause" && mode != "mark") {
     std::this_thread::sleep_for(std::chrono::milliseconds(fault.Int("ms", 0)));
     return;
   }
   const char* dir = std::getenv("HEARTH_FAULT_DIR");
   const std::string base = std::string(dir != nullptr ? dir : ".") + "/" + fault.point;
   std::ofstream(base + ".paused") << ::getpid() << "\n";
+  if (mode == "mark") return;  // only announce that the point was reached
   while (::access((base + ".release").c_str(), F_OK) != 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }

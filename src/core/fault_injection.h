@@ -13,8 +13,9 @@
 // key that the point does not have keeps the fault from firing, so a typo never fires a fault
 // somewhere unexpected. docs/reliability.md lists the points.
 //
-// Pauses hand over to the test through files in HEARTH_FAULT_DIR: a paused point creates
-// "<dir>/<point>.paused" and waits until "<dir>/<point>.release" exists.
+// Pauses hand over to the test through files in HEARTH_FAULT_DIR: with mode=pause a point creates
+// "<dir>/<point>.paused" and waits until "<dir>/<point>.release" exists; with mode=mark it only
+// creates the ".paused" file (so a test knows the point was reached) and goes on.
 //
 // Thread-safe: the spec is parsed once; counters are atomic.
 #pragma once
@@ -53,7 +54,7 @@ void SetAttribute(std::string key, std::string value);
 // Actions shared by the points.
 // SIGKILL to this process, as `kill -9` from outside would.
 [[noreturn]] void KillSelf();
-// mode=pause: the file handshake above; otherwise sleeps `ms` milliseconds (default 0).
+// mode=pause or mark: the file handshake above; otherwise sleeps `ms` milliseconds (default 0).
 void Pause(const Fault& fault);
 
 // Match() plus Pause(): for points that only hold things up.

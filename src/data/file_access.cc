@@ -167,6 +167,19 @@ StatusOr<int> OpenDataFile(const std::string& path, const DataFilePolicy& policy
     const std::string relative =
         normal.size() > root->size() ? normal.substr(root->size() + (*root == "/" ? 0 : 1)) : ".";
     fd = OpenBeneath(*root, relative, flags);
+    if (fd < 0 && (errno == EXDEV || errno == ELOOP)) {
+      // A symlink that openat2 will not follow beneath the root (an absolute one): where it
+      // really leads, if that is beneath a root, is opened the same careful way.
+      std::error_code error;
+      const std::string resolved = fs::canonical(given, error).string();
+      for (const std::string& r : policy.roots)
+        if (!error && Within(resolved, r) && resolved != r) {
+          fd = OpenBeneath(r, resolved.substr(r.size() + (r == "/" ? 0 : 1)), flags);
+          root = &r;
+          break;
+        }
+      if (fd < 0 && errno != ENOENT) errno = EXDEV;
+    }
     if (fd < 0) {
       const int err = errno;
       if (err == EXDEV || err == ELOOP)

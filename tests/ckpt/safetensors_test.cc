@@ -239,6 +239,11 @@ TEST(SafetensorsTest, RejectsBadOffsets) {
       absl::StatusCode::kDataLoss, {"too large"});
   ExpectRejected(RawFile(R"({"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", d8),
                  absl::StatusCode::kDataLoss, {"shape entry"});
+  // Zero elements, but the other dimensions' product overflows: strides would be garbage.
+  ExpectRejected(RawFile(R"({"a":{"dtype":"F32","shape":[0,4611686018427387904,4],)"
+                         R"("data_offsets":[0,0]}})",
+                         ""),
+                 absl::StatusCode::kDataLoss, {"too large"});
 }
 
 TEST(SafetensorsTest, RejectsDuplicateNamesAndBadMetadata) {

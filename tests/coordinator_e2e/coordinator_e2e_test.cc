@@ -1,104 +1,11 @@
 // The coordinator end to end: a real hearthd on a loopback port, real workers through
 // launch/hearthrun and mpirun, and the `hearth` client.
-#include <dirent.h>
-
 #include <fstream>
 
-#include "coordinator_e2e/hearthd_process.h"
-#include "dist/scoped_env.h"
+#include "coordinator_e2e/coordinator_fixture.h"
 
 namespace hearth::testing {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    csv_ = dir_.file("three_class.csv");
-    WriteFileOrFail(csv_, ThreeClassCsv());
-  }
-  std::string Job(const std::string& name, int epochs, const std::string& extra = "") {
-    const std::string path = dir_.file(name + ".json");
-    WriteFileOrFail(path, MlpJob(csv_, epochs, extra));
-    return path;
-  }
-  std::unique_ptr<Hearthd> Start(std::vector<std::string> flags = {}) {
-    return std::make_unique<Hearthd>(dir_.file("data"), dir_.path(), flags,
-                                     dir_.file("hearthd.log"));
-  }
-  // `hearth status JOB --json`, parsed.
-  Json Status(const Hearthd& d, const std::string& job) {
-    CommandResult r = d.Hearth({"status", job, "--json"});
-    std::optional<Json> parsed = ParseJson(r.out);
-    EXPECT_TRUE(parsed.has_value()) << r.out << r.err;
-    return parsed.value_or(Json());
-  }
-  // Polls until `done(status)` or `seconds` pass; returns the last status.
-  template <typename Pred>
-  Json WaitFor(const Hearthd& d, const std::string& job, Pred done, double seconds = 60) {
-    const auto start = Clock::now();
-    Json s;
-    while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
-      s = Status(d, job);
-      if (done(s)) return s;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    ADD_FAILURE() << "timed out waiting for " << job << "; last state " << s["state"].string;
-    return s;
-  }
-  std::string Submit(const Hearthd& d, const std::string& job, int workers) {
-    CommandResult r = d.Hearth({"submit", job, "--workers", std::to_string(workers), "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::optional<Json> parsed = ParseJson(r.out);
-    return parsed ? (*parsed)["id"].string : "";
-  }
-  int CheckpointCount(const Hearthd& d, const std::string& job) {
-    CommandResult r = d.Hearth({"checkpoints", job, "--json"});
-    std::optional<Json> parsed = ParseJson(r.out);
-    if (!parsed) return 0;
-    const Json& list = parsed->is_object() ? (*parsed)["checkpoints"] : *parsed;
-    return static_cast<int>(list.array.size());
-  }
-
-  TempDir dir_;
-  std::string csv_;
-};
-
-// Proto JSON writes 64-bit integers as strings.
-double NumberOf(const Json& value) {
-  return value.type == Json::Type::kString ? std::stod(value.string) : value.number;
-}
-
-bool Ended(const Json& s) {
-  return s["state"].string == "SUCCEEDED" || s["state"].string == "FAILED" ||
-         s["state"].string == "CANCELLED";
-}
-
-// The pid of rank `rank` of job `job` of the hearthd keeping `data_dir`: a `hearth worker` process
-// writing under DATA_DIR/jobs/JOB/ whose environment has OMPI_COMM_WORLD_RANK=rank. (Job ids
-// repeat across the hearthds of tests running at the same time; their data directories do not.)
-pid_t WorkerPid(const std::string& data_dir, const std::string& job, int rank) {
-  DIR* proc = ::opendir("/proc");
-  pid_t found = -1;
-  while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
-    const pid_t pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    const std::string root = "/proc/" + std::to_string(pid);
-    std::string cmdline = ReadFileOrEmpty(root + "/cmdline");
-    for (char& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find(" worker ") == std::string::npos ||
-        cmdline.find("--job " + job + " ") == std::string::npos ||
-        cmdline.find(" " + data_dir + "/jobs/" + job + "/") == std::string::npos)
-      continue;
-    const std::string environ = ReadFileOrEmpty(root + "/environ");
-    if (environ.find("OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + '\0') != std::string::npos)
-      found = pid;
-  }
-  if (proc) ::closedir(proc);
-  return found;
-}
 
 TEST_F(CoordinatorTest, SubmittedJobSucceedsWithMetricsOnTwoWorkers) {
   auto hearthd = Start();
@@ -162,6 +69,10 @@ TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
   dist_test::ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
   auto hearthd = Start();
   const std::string job = Submit(*hearthd, Job("restart", 60, R"("max_restarts": 1,)"), 2);
+  // A follower of the logs from the start sees both attempts, in order, each marked.
+  ChildProcess follow(
+      {HearthBinary(), "logs", job, "--follow", "--coordinator", hearthd->address()},
+      dir_.file("follow.out"), dir_.file("follow.err"));
   WaitForFile(dir_.file("rank_exit.paused"));
   WaitFor(*hearthd, job, [&](const Json&) { return CheckpointCount(*hearthd, job) > 0; });
   WriteFileOrFail(dir_.file("rank_exit.release"), "go\n");
@@ -171,6 +82,13 @@ TEST_F(CoordinatorTest, AKilledWorkerRankRestartsFromItsCheckpointAndSucceeds) {
   EXPECT_EQ(s["attempt"].number, 2);
   CommandResult logs = hearthd->Hearth({"logs", job, "--rank", "0"});
   EXPECT_TRUE(Contains(logs.out, "resuming")) << logs.out;
+  EXPECT_EQ(follow.Wait(), 0) << ReadFileOrEmpty(dir_.file("follow.err"));
+  const std::string followed = ReadFileOrEmpty(dir_.file("follow.out"));
+  const size_t second = followed.find("--- attempt 2 ---");
+  ASSERT_NE(second, std::string::npos) << followed;
+  EXPECT_NE(followed.substr(0, second).find("[rank 0]"), std::string::npos) << followed;
+  EXPECT_NE(followed.find("resuming", second), std::string::npos) << followed;
+  EXPECT_NE(followed.find("done:", second), std::string::npos) << followed;
 }
 
 // The job is surely running when hearthd dies: rank 0 of the first attempt waits after step 25

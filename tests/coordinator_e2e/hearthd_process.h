@@ -69,6 +69,8 @@ class Hearthd {
       process_->Wait();
     }
   }
+  // Waits for hearthd to exit by itself (a crash fault point) and returns its exit code.
+  int WaitForExit() { return process_ ? process_->Wait() : -1; }
   void Kill() {
     if (process_ && process_->running()) {
       process_->Signal(SIGKILL);

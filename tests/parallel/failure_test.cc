@@ -125,6 +125,20 @@ TEST_F(FailureTest, ANonFiniteLossStopsEveryRankAndKeepsTheLastCheckpoint) {
   EXPECT_FALSE(Contains(r.err, "MPI_ABORT")) << r.err;
 }
 
+// One rank sends a NaN (a fault point poisons its loss at step 3): every rank stops at that step,
+// and the report names the rank, not only that something went wrong somewhere.
+TEST_F(FailureTest, ANaNFromOneRankStopsAllAndNamesTheRank) {
+  const std::string job = dir_.file("one-nan.json");
+  WriteFileOrFail(job, MlpJob(csv_, 3));
+  ::setenv("HEARTH_FAULTS", "rank_nan:rank=1,step=3", 1);
+  CommandResult r = MpiHearth(3, {"train", job, "--out", dir_.file("one-nan-run"), "--quiet"});
+  ::unsetenv("HEARTH_FAULTS");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(Contains(r.err, "became NaN or infinite at step 3")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "on rank 1")) << r.err;
+  EXPECT_FALSE(Contains(r.err, "MPI_ABORT")) << r.err;
+}
+
 TEST_F(FailureTest, ABadJobIsReportedOnceUnderMpirun) {
   const std::string job = dir_.file("bad.json");
   WriteFileOrFail(job, MlpJob(csv_, 0));
