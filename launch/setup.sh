@@ -2,19 +2,22 @@
 # Installs Hearth's Debian dependencies (idempotently, as root or through sudo), then configures and
 # builds Release into build/. A second run only checks packages and rebuilds what changed.
 #
-# usage: launch/setup.sh [--deps-only] [--build-dir DIR] [-- EXTRA_CMAKE_ARGS...]
+# usage: launch/setup.sh [--deps-only] [--fuzz] [--build-dir DIR] [-- EXTRA_CMAKE_ARGS...]
+#   --fuzz   also install clang-14 and libFuzzer (tests/fuzz/run.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$here/build"
 deps_only=0
+fuzz=0
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --deps-only) deps_only=1 ;;
+    --fuzz) fuzz=1 ;;
     --build-dir) build_dir=$2; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -28,6 +31,9 @@ packages=(
   libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libssl-dev zlib1g-dev
   iproute2 python3-grpcio python3-protobuf openssh-server openssh-client docker-compose
 )
+
+# The fuzzers (tests/fuzz/run.sh) build with clang's libFuzzer.
+[ "$fuzz" = 1 ] && packages+=(clang-14 libfuzzer-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

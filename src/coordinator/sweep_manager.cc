@@ -10,60 +10,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/spec_fields.h"
+#include "coordinator/sweep_plan.h"
 #include "hearth/job.h"
 #include "hearth/random.h"
 
 namespace hearth::coordinator {
 namespace {
 
-constexpr int kMaxTrials = 1000;
-
 bool Ended(v1::JobState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
-}
-
-// How many trials a grid has, or -1 past kMaxTrials: multiplied out with that bound before
-// anything is built, so a small request cannot ask for a huge grid.
-int64_t GridSize(const v1::SweepSpec& spec) {
-  int64_t size = 1;
-  for (const v1::SweepParameter& p : spec.parameters()) {
-    size *= p.values_size();
-    if (size > kMaxTrials) return -1;
-  }
-  return size;
-}
-
-// A trial's job name: "<sweep name, else id>-t<index>".
-std::string TrialName(const std::string& sweep_name, const std::string& sweep_id, size_t index) {
-  return absl::StrFormat("%s-t%d", sweep_name.empty() ? sweep_id : sweep_name, index);
-}
-
-// Every combination of the grid's values, first parameter varying slowest.
-std::vector<std::vector<double>> Grid(const v1::SweepSpec& spec) {
-  std::vector<std::vector<double>> out = {{}};
-  for (const v1::SweepParameter& p : spec.parameters()) {
-    std::vector<std::vector<double>> next;
-    for (const auto& prefix : out)
-      for (double v : p.values()) {
-        next.push_back(prefix);
-        next.back().push_back(v);
-      }
-    out = std::move(next);
-  }
-  return out;
-}
-
-std::vector<std::vector<double>> RandomSamples(const v1::SweepSpec& spec, uint64_t seed) {
-  Generator rng(seed ^ 0x5eedull);
-  std::vector<std::vector<double>> out(spec.trials());
-  for (auto& trial : out)
-    for (const v1::SweepParameter& p : spec.parameters()) {
-      const double u = rng.Uniform();
-      trial.push_back(
-          p.log_scale() ? std::exp(std::log(p.min()) + u * (std::log(p.max()) - std::log(p.min())))
-                        : p.min() + u * (p.max() - p.min()));
-    }
-  return out;
 }
 
 // A trial job's metric after each epoch, from its events.
@@ -112,67 +67,12 @@ void SweepManager::Start() {
 }
 
 StatusOr<v1::Sweep> SweepManager::Submit(v1::SweepSpec spec) {
-  auto invalid = [](const std::string& field, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: %s", field, what));
-  };
   if (Status s = ValidateJobSpec(spec.base()); !s.ok())
-    return invalid("spec.base", std::string(s.message()));
+    return absl::InvalidArgumentError("spec.base: " + std::string(s.message()));
   HEARTH_RETURN_IF_ERROR(roots_.ResolveSpec(*spec.mutable_base()));
-  if (spec.parameters().empty()) return invalid("spec.parameters", "give at least one");
-  if (spec.metric().empty())
-    return invalid("spec.metric", "name the metric to optimise, e.g. val_loss or val_accuracy");
-  for (int i = 0; i < spec.parameters_size(); ++i) {
-    const v1::SweepParameter& p = spec.parameters(i);
-    const std::string field = absl::StrFormat("spec.parameters[%d]", i);
-    if (StatusOr<bool> integer = IsIntegerField(spec.base(), p.path()); !integer.ok())
-      return invalid(field + ".path", std::string(integer.status().message()));
-    if (spec.method() == v1::SweepSpec::GRID && p.values().empty())
-      return invalid(field + ".values", "a grid needs values for every parameter");
-    if (spec.method() == v1::SweepSpec::RANDOM &&
-        (!(p.min() < p.max()) || (p.log_scale() && p.min() <= 0)))
-      return invalid(field, "random search needs min < max (and min > 0 with log_scale)");
-  }
-  if (spec.parameters_size() > 32) return invalid("spec.parameters", "at most 32 parameters");
-  std::vector<std::vector<double>> values;
-  if (spec.method() == v1::SweepSpec::GRID) {
-    if (GridSize(spec) < 0)
-      return absl::ResourceExhaustedError(absl::StrFormat(
-          "spec.parameters: the grid's combinations (the product of the number of values of each "
-          "parameter) are more than %d trials; use fewer values, or RANDOM search with trials",
-          kMaxTrials));
-    values = Grid(spec);
-  } else if (spec.method() == v1::SweepSpec::RANDOM) {
-    if (spec.trials() < 1 || spec.trials() > kMaxTrials)
-      return invalid("spec.trials", absl::StrFormat("must be from 1 to %d", kMaxTrials));
-    values = RandomSamples(spec, spec.base().seed());
-  } else {
-    return invalid("spec.method", "GRID or RANDOM");
-  }
-
+  HEARTH_ASSIGN_OR_RETURN(std::vector<v1::Trial> trials, PlanSweep(spec));
   v1::Sweep sweep;
-  for (size_t t = 0; t < values.size(); ++t) {
-    v1::Trial* trial = sweep.add_trials();
-    trial->set_state(v1::QUEUED);
-    v1::JobSpec trial_spec = spec.base();
-    for (int i = 0; i < spec.parameters_size(); ++i) {
-      HEARTH_RETURN_IF_ERROR(SetNumericField(trial_spec, spec.parameters(i).path(), values[t][i]));
-      HEARTH_ASSIGN_OR_RETURN(bool integer, IsIntegerField(trial_spec, spec.parameters(i).path()));
-      v1::Metric* m = trial->add_parameters();
-      m->set_name(spec.parameters(i).path());
-      m->set_value(integer ? std::round(values[t][i]) : values[t][i]);
-    }
-    // The name the trial will run under (a placeholder id when the sweep has no name: ids are
-    // always valid names).
-    trial_spec.set_name(TrialName(spec.name(), "s-000000", t));
-    if (Status s = ValidateJobSpec(trial_spec); !s.ok()) {
-      if (absl::StartsWith(s.message(), "name:"))
-        return invalid("spec.name",
-                       absl::StrFormat("trials are named \"%s\", which is not a valid job name: "
-                                       "use up to 120 letters, digits, '.', '_' or '-'",
-                                       trial_spec.name()));
-      return invalid(absl::StrFormat("trial %d", t), std::string(s.message()));
-    }
-  }
+  for (v1::Trial& trial : trials) *sweep.add_trials() = std::move(trial);
   std::lock_guard lock(mu_);
   HEARTH_ASSIGN_OR_RETURN(v1::Sweep created, store_.CreateSweep(spec));
   *created.mutable_trials() = sweep.trials();
@@ -186,7 +86,7 @@ Status SweepManager::StartTrial(v1::Sweep& sweep, int index) {
   v1::JobSpec spec = sweep.spec().base();
   for (const v1::Metric& p : trial->parameters())
     HEARTH_RETURN_IF_ERROR(SetNumericField(spec, p.name(), p.value()));
-  spec.set_name(TrialName(sweep.spec().name(), sweep.id(), index));
+  spec.set_name(SweepTrialName(sweep.spec().name(), sweep.id(), index));
   HEARTH_ASSIGN_OR_RETURN(v1::Job job, store_.CreateJob(spec, Workers(spec), sweep.id()));
   trial->set_job_id(job.id());
   v1::JobEvent event;
