@@ -7,6 +7,9 @@
 // one extra copy of the checkpoint. A failed save is reported by the next Save or by Wait;
 // nothing saved before it is lost (CheckpointManager's guarantee), and a process killed mid-save
 // keeps every checkpoint that completed.
+//
+// Thread-safety: one thread (rank 0's training thread) calls Save and Wait; the save runs on a
+// thread of its own, which alone touches the manager and last_ until it is joined.
 #pragma once
 
 #include <cstdint>

@@ -2,14 +2,20 @@
 // run directory: new metrics.jsonl records become progress reports, new checkpoints are uploaded
 // (streamed, with their sha256). It watches the files rather than hooking into the trainer, so
 // what the coordinator sees is exactly what a local run leaves on disk.
+//
+// Thread-safety: a polling thread of its own runs Poll; Flush and Finish (from the training
+// thread) stop it first, and mu_ keeps every Poll, and the state it advances, to one thread at a
+// time. stop_requested() is an atomic read, safe from any thread.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "cli/remote_client.h"
 #include "hearth/status.h"
 #include "hearth/train.h"
@@ -48,12 +54,12 @@ class WorkerReporter {
   v1::WorkerService::Stub& stub_;
   std::string job_id_, run_dir_;
   int attempt_;
-  size_t records_seen_ = 0;
-  std::set<int64_t> uploaded_;
+  size_t records_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<int64_t> uploaded_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
   std::atomic<bool> quit_{false};
   mutable std::mutex mu_;  // Poll from the thread and from Finish
-  Status error_;
+  Status error_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

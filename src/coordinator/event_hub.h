@@ -1,11 +1,15 @@
 // Wakes the streams that wait for a job to change (WatchJob, followed logs) when something was
 // stored. Waiters re-read the store after waking, so a missed wake-up costs at most `timeout`.
+//
+// Thread-safety: every method may be called from any thread; mu_ guards the version.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+
+#include "absl/base/thread_annotations.h"
 
 namespace hearth::coordinator {
 
@@ -31,7 +35,7 @@ class EventHub {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t version_ = 0;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hearth::coordinator

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 
 namespace hearth::coordinator {
@@ -40,10 +41,10 @@ std::vector<pid_t> SessionMembers(pid_t session) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return members;
   while (dirent* entry = ::readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    int pid = 0;
     ProcStat stat;
-    if (pid > 0 && ReadProcStat(pid, stat) && stat.session == session && stat.state != 'Z' &&
-        stat.state != 'X')
+    if (absl::SimpleAtoi(entry->d_name, &pid) && pid > 0 && ReadProcStat(pid, stat) &&
+        stat.session == session && stat.state != 'Z' && stat.state != 'X')
       members.push_back(pid);
   }
   ::closedir(proc);

@@ -3,10 +3,16 @@
 // the trials' validation metrics, stops trials that lag the median of the others at the same
 // epoch (median stopping rule, after grace_epochs), starts pending trials as parallelism allows,
 // and names the best trial.
+//
+// Thread-safety: Submit and Get may be called from any thread (gRPC handlers) while the monitor
+// runs; mu_ serialises every read-modify-write of a sweep (Refresh), so two refreshes never
+// start the same pending trial twice.
 #pragma once
 
 #include <mutex>
+
 #include <thread>
+#include "absl/base/thread_annotations.h"
 
 #include "coordinator/data_roots.h"
 #include "coordinator/event_hub.h"
@@ -28,8 +34,8 @@ class SweepManager {
   StatusOr<v1::Sweep> Get(const std::string& id);
 
  private:
-  Status Refresh(v1::Sweep& sweep);  // with mu_ held
-  Status StartTrial(v1::Sweep& sweep, int index);
+  Status Refresh(v1::Sweep& sweep) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Status StartTrial(v1::Sweep& sweep, int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
 
   JobStore& store_;
@@ -37,7 +43,7 @@ class SweepManager {
   EventHub& hub_;
   const DataRoots& roots_;
   std::mutex mu_;
-  bool quit_ = false;
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -183,7 +183,9 @@ StatusOr<RecordLayout> CheckedLayout(const RawArray& array, DType dtype) {
 
 StatusOr<Tensor> ReadRawArray(const RawArray& array, DType dtype, RowRange rows) {
   HEARTH_ASSIGN_OR_RETURN(const RecordLayout layout, CheckedLayout(array, dtype));
-  const auto [elem_size, num_records, record_elems, record_bytes] = layout;
+  // Named copies, not a structured binding: lambdas below capture them (clang 14 cannot).
+  const int64_t elem_size = layout.elem_size, num_records = layout.num_records;
+  const int64_t record_elems = layout.record_elems, record_bytes = layout.record_bytes;
   HEARTH_ASSIGN_OR_RETURN(auto range, ResolveRows(rows, num_records, array.path));
   const auto [begin, end] = range;
   Shape shape = layout.Of(end - begin, array.dims);

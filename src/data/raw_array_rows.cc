@@ -58,7 +58,9 @@ size_t EndOfGroup(std::span<const int64_t> rows, size_t first, int64_t record_by
 StatusOr<Tensor> ReadRawArrayRows(const RawArray& array, DType dtype, std::span<const int64_t> rows,
                                   const RowReadOptions& options, RowReadStats* stats) {
   HEARTH_ASSIGN_OR_RETURN(const RecordLayout layout, CheckedLayout(array, dtype));
-  const auto [elem_size, num_records, record_elems, record_bytes] = layout;
+  // Named copies, not a structured binding: lambdas below capture them (clang 14 cannot).
+  const int64_t elem_size = layout.elem_size, num_records = layout.num_records;
+  const int64_t record_elems = layout.record_elems, record_bytes = layout.record_bytes;
   HEARTH_RETURN_IF_ERROR(CheckRows(rows, num_records, array.path));
   {
     HEARTH_ASSIGN_OR_RETURN(GzReader probe, GzReader::Open(array.path));

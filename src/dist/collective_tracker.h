@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+
 #include <string_view>
+#include "absl/base/thread_annotations.h"
 
 namespace hearth::dist {
 
@@ -23,6 +25,8 @@ inline double MonotonicSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// Thread-safety: the training thread updates it, the stall watchdog's thread reads snapshots;
+// mu_ guards the state.
 class CollectiveTracker {
  public:
   explicit CollectiveTracker(int rank) { state_.rank = rank; }
@@ -53,8 +57,8 @@ class CollectiveTracker {
 
  private:
   mutable std::mutex mu_;
-  CollectiveSnapshot state_;
-  double wait_start_ = 0;
+  CollectiveSnapshot state_ ABSL_GUARDED_BY(mu_);
+  double wait_start_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Marks a blocking collective for its lifetime.

@@ -7,6 +7,9 @@
 //
 // Every rank also watches itself: if its own wait outlives the timeout by a grace period (rank 0
 // itself frozen, say), it aborts on its own.
+//
+// Thread-safety: everything but stop_ belongs to the watchdog's own thread; the tracker it reads
+// is thread-safe, and the destructor stops the thread through stop_ before joining it.
 #pragma once
 
 #include <mpi.h>

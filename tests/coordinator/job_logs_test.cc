@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 
 #include "ckpt/temp_dir.h"
@@ -99,13 +98,9 @@ TEST(JobLogsTest, AHugeLineIsCutAndCostsNoMoreThanAShortOne) {
   EXPECT_NE(lines[0].find("more bytes of this line cut"), std::string::npos);
   EXPECT_EQ(lines[1], "after");
   // The diagnosis scans bounded tails: a 200k-character line of the launcher is harmless.
-  const auto start = std::chrono::steady_clock::now();
   const v1::FailureReport report = DiagnoseFailure(dir.path(), 1);
   EXPECT_EQ(report.rank(), -1);
   EXPECT_EQ(report.error(), "the workers exited with code 1");
-  // Not a timing assertion on the result: a generous bound that only a backtracking or
-  // unbounded scan could exceed.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
 TEST(JobLogsTest, DiagnosisFromTailsIsPureAndBounded) {

@@ -132,6 +132,35 @@ TEST_F(CoordinatorTest, ListeningBeyondLoopbackWithoutATokenIsRefused) {
   EXPECT_TRUE(Contains(r.err, "--token-file")) << r.err;
 }
 
+TEST_F(CoordinatorTest, ATokenBeyondLoopbackNeedsTls) {
+  const std::string token = dir_.file("token");
+  WriteFileOrFail(token, "correct-horse-battery-staple\n");
+  CommandResult r = RunCommand({HearthdBinary(), "--listen", "0.0.0.0:0", "--data-dir",
+                                dir_.file("data"), "--token-file", token});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "in clear text")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "--tls-cert")) << r.err;
+}
+
+// A job stopped by a cancel uploads the checkpoint it saves on the way out: the training it did
+// since its last periodic checkpoint is not lost. (It is held at step 3, before any periodic
+// checkpoint, until the cancel is in.)
+TEST_F(CoordinatorTest, ACancelledJobUploadsTheCheckpointItSavesOnTheWayOut) {
+  dist_test::ScopedEnv faults("HEARTH_FAULTS", "rank_pause:job=j-000001,step=3,mode=pause");
+  dist_test::ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
+  auto hearthd = Start();
+  const std::string job = Submit(*hearthd, Job("stopped", 100000), 1);
+  WaitForFile(dir_.file("rank_pause.paused"));
+  EXPECT_EQ(CheckpointCount(*hearthd, job), 0);
+  ASSERT_EQ(hearthd->Hearth({"cancel", job}).exit_code, 0);
+  WriteFileOrFail(dir_.file("rank_pause.release"), "go\n");
+  EXPECT_EQ(WaitFor(*hearthd, job, Ended)["state"].string, "CANCELLED");
+  const std::optional<Json> listed = ParseJson(hearthd->Hearth({"checkpoints", job, "--json"}).out);
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ((*listed)["checkpoints"].array.size(), 1u) << hearthd->Hearth({"logs", job}).out;
+  EXPECT_GE(NumberOf((*listed)["checkpoints"].array[0]["step"]), 3);
+}
+
 TEST_F(CoordinatorTest, ASweepOfFourTrialsPicksTheBest) {
   auto hearthd = Start();
   const std::string sweep = dir_.file("sweep.json");

@@ -31,9 +31,11 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+
 #include <string>
 #include <thread>
 #include <vector>
+#include "absl/base/thread_annotations.h"
 
 #include "hearth/dist/communicator.h"
 #include "hearth/nn.h"
@@ -99,6 +101,10 @@ struct Bucket {
 // harmless to reduce), so the buckets tile the whole arena.
 std::vector<Bucket> AssignBuckets(const std::vector<int64_t>& sizes, const ReducerOptions& options);
 
+// Thread-safety: one training thread drives a reducer (Begin, the hook during backward, Finish).
+// With Progress::kThread a progress thread of its own also tests the buckets in flight while
+// backward runs; mu_ guards the launch and test state the two share, and Finish takes the
+// polling over from that thread before it waits.
 class GradientReducer {
  public:
   GradientReducer(const ParameterSet& params, Communicator& comm, ReducerOptions options = {});
@@ -121,7 +127,7 @@ class GradientReducer {
  private:
   void OnReady(int param);
   void LaunchReadyBuckets();
-  void Progress();  // with mu_ held
+  void Progress() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Status Launch(int bucket);
   void ProgressLoop();
 
@@ -142,8 +148,8 @@ class GradientReducer {
   // The progress thread (Progress::kThread with overlap and several ranks).
   std::mutex mu_;  // guards the launch/test state above against the progress thread
   std::condition_variable wake_;
-  bool polling_ = false;  // buckets are in flight and Finish has not taken over
-  bool quit_ = false;
+  bool polling_ ABSL_GUARDED_BY(mu_) = false;  // in flight, and Finish has not taken over
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
   std::thread progress_thread_;
 };
 
