@@ -40,7 +40,9 @@ StatusOr<GzReader> GzReader::Open(const std::string& path) {
     ::close(fd);
     return ErrnoToStatus("cannot open", path, errno != 0 ? errno : ENOMEM);
   }
-  gzbuffer(file, 256 * 1024);
+  // 256 KiB makes big files fast; a small file gets a buffer its size (zlib allocates it, and
+  // twice over for output, on every open).
+  gzbuffer(file, static_cast<unsigned>(std::clamp<int64_t>(st.st_size, 8 << 10, 256 << 10)));
   // gzdirect looks at the first bytes: a file without the gzip magic is read as it is.
   const int64_t plain_size = gzdirect(file) ? static_cast<int64_t>(st.st_size) : -1;
   GzReader reader(path, file, plain_size);
