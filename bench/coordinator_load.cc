@@ -2,7 +2,8 @@
 // time. Each client submits one small job, then loops over watching it, listing jobs, fetching
 // its logs, getting it and predicting with the first job's model. Reports p50/p99 latency and
 // errors per RPC, events lost (gaps in a watch's sequence numbers), and hearthd's RSS and open
-// file descriptors before, during and after. With --overload, hearthd runs with small limits and
+// file descriptors before (after a warm-up of a quarter of the run), during and after. With
+// --overload, hearthd runs with small limits and
 // every request goes to 4x a limit: the answers must be clean RESOURCE_EXHAUSTED, never a crash.
 //
 //   build/bench/coordinator_load [--clients 64] [--seconds 60] [--overload]
@@ -327,7 +328,7 @@ int main(int argc, char** argv) {
   {
     Stats warmup;
     std::atomic<int64_t> ignored{0};
-    const auto until = Clock::now() + std::chrono::seconds(std::max(2, options.seconds / 10));
+    const auto until = Clock::now() + std::chrono::seconds(std::max(2, options.seconds / 4));
     std::vector<std::thread> clients;
     for (int c = 0; c < options.clients; ++c)
       clients.emplace_back(Client, c, hearthd.address(), csv, until, std::ref(warmup),
@@ -339,12 +340,17 @@ int main(int argc, char** argv) {
   Stats stats;
   std::atomic<int64_t> lost{0};
   Usage peak = before;
+  std::vector<int64_t> timeline;  // RSS every tenth of the run: a leak climbs, a cache levels off
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
+    const auto start = Clock::now();
     while (sampling) {
       const Usage u = UsageOf(hearthd.pid());
       peak.rss_kb = std::max(peak.rss_kb, u.rss_kb);
       peak.fds = std::max(peak.fds, u.fds);
+      const double at = std::chrono::duration<double>(Clock::now() - start).count();
+      if (at >= timeline.size() * options.seconds / 10.0 && timeline.size() < 11)
+        timeline.push_back(u.rss_kb);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
@@ -377,6 +383,9 @@ int main(int argc, char** argv) {
       100.0 * (after.rss_kb - before.rss_kb) / std::max<int64_t>(before.rss_kb, 1),
       static_cast<long long>(before.fds), static_cast<long long>(peak.fds),
       static_cast<long long>(after.fds), hearthd.Alive() ? "alive" : "DEAD");
+  std::string samples;
+  for (int64_t kb : timeline) samples += absl::StrFormat(" %d", kb / 1024);
+  std::printf("hearthd RSS in MB at each tenth of the run:%s\n", samples.c_str());
   const bool ok = errors == 0 && lost == 0 && hearthd.Alive();
   std::error_code ignored;
   fs::remove_all(dir, ignored);

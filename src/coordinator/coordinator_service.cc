@@ -24,6 +24,9 @@ namespace {
 
 // Bytes of log text sent per rank per pass and per message.
 constexpr int64_t kLogBytesPerPass = 1 << 20;
+// How long a stream waits for news before it looks again, and before it notices that its client
+// has gone (the sync API says so only when asked): the longest a departed client holds its slot.
+constexpr std::chrono::milliseconds kStreamPoll{200};
 
 bool Ended(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
@@ -194,7 +197,7 @@ grpc::Status CoordinatorService::WatchJob(grpc::ServerContext* context,
       if (events->size() == 1000) continue;  // more to replay
       // The job's state was read before its events, so every event of an ended job is out.
       if (Ended(job->state())) return grpc::Status::OK;
-      c_.hub.WaitChange(version, std::chrono::milliseconds(1000));
+      c_.hub.WaitChange(version, kStreamPoll);
     }
     return grpc::Status::CANCELLED;
   });
@@ -266,7 +269,7 @@ Status CoordinatorService::StreamLogs(grpc::ServerContext* context,
     if (attempt > 0)
       HEARTH_RETURN_IF_ERROR(read_new(AttemptDir(c_.data_dir, request.id(), attempt)));
     if (!request.follow() || Ended(job.state())) return absl::OkStatus();
-    c_.log_hub.WaitChange(version, std::chrono::milliseconds(500));
+    c_.log_hub.WaitChange(version, kStreamPoll);
   }
   return absl::CancelledError("the client went away");
 }
