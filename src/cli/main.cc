@@ -3,6 +3,7 @@
 // (hearth/train.h) or the coordinator's API (rpc/hearth/v1/coordinator.proto).
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "cli/commands.h"
@@ -66,7 +67,14 @@ int main(int argc, char** argv) {
       std::fputs(hearth::cli::HelpText(c->spec).c_str(), stdout);
       return 0;
     }
-    return c->run(*args);
+    // The last resort: errors are Statuses, but an exception from a library must still end in
+    // one line on stderr, not an abort.
+    try {
+      return c->run(*args);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hearth %s: internal error: %s\n", argv[1], e.what());
+      return 1;
+    }
   }
   std::fprintf(stderr, "hearth: unknown command '%s' (run 'hearth --help' for the list)\n",
                argv[1]);

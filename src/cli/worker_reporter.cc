@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 
@@ -60,7 +61,13 @@ void WorkerReporter::Loop(int period_ms) {
   while (!quit_) {
     {
       std::lock_guard lock(mu_);
-      if (Status s = Poll(); !s.ok() && error_.ok()) error_ = s;
+      Status s;
+      try {
+        s = Poll();
+      } catch (const std::exception& e) {  // the last resort: reporting must not end training
+        s = absl::InternalError(std::string("reporting to the coordinator: ") + e.what());
+      }
+      if (!s.ok() && error_.ok()) error_ = s;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(period_ms));
   }

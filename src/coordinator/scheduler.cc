@@ -359,10 +359,13 @@ void Scheduler::Pump(std::string job_id, pid_t pid, int output_fd, std::string a
       if (quit) break;
     }
     if (exited && open) {
-      // What the launcher wrote before it exited; anything still holding the pipe open is ended
-      // with the session below.
+      // What the launcher wrote before it exited, up to a bound: a stray process of the session
+      // that still holds the pipe and keeps writing must not keep the pump here (it is ended
+      // with the session in Finished).
       ::fcntl(output_fd, F_SETFL, O_NONBLOCK);
-      for (ssize_t n; (n = ::read(output_fd, buffer.data(), buffer.size())) > 0;)
+      ssize_t n = 0;
+      for (int reads = 0; reads < 256 && (n = ::read(output_fd, buffer.data(), buffer.size())) > 0;
+           ++reads)
         logs.Consume(std::string_view(buffer.data(), static_cast<size_t>(n)));
     }
     logs.Finish();

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -104,14 +105,19 @@ StatusOr<int64_t> IntFlag(const cli::ParsedArgs& args, const std::string& name, 
 StatusOr<Flags> ReadFlags(const cli::ParsedArgs& args) {
   Flags f;
   f.listen = args.Get("listen", "127.0.0.1:7411");
-  f.data_dir =
-      std::filesystem::absolute(args.Get("data-dir", "hearth-data")).lexically_normal().string();
+  std::error_code error;
+  f.data_dir = std::filesystem::absolute(args.Get("data-dir", "hearth-data"), error)
+                   .lexically_normal()
+                   .string();
+  if (error)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--data-dir %s: %s", args.Get("data-dir", "hearth-data"), error.message()));
   f.hostfile = args.Get("hostfile");
   f.worker_address = args.Get("worker-address", "");
   f.insecure = args.Has("insecure");
-  if (args.Has("token-file")) f.token_file = std::filesystem::absolute(args.Get("token-file"));
-  if (args.Has("tls-cert")) f.tls_cert = std::filesystem::absolute(args.Get("tls-cert"));
-  if (args.Has("tls-key")) f.tls_key = std::filesystem::absolute(args.Get("tls-key"));
+  for (auto [flag, out] : {std::pair{"token-file", &f.token_file},
+                           std::pair{"tls-cert", &f.tls_cert}, std::pair{"tls-key", &f.tls_key}})
+    if (args.Has(flag)) *out = std::filesystem::absolute(args.Get(flag), error).string();
   if (f.tls_cert.empty() != f.tls_key.empty())
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together: give both");
   f.data_roots = args.Has("data-root")
@@ -311,5 +317,11 @@ int main(int argc, char** argv) {
     std::printf("%s", hearth::cli::HelpText(spec).c_str());
     return 0;
   }
-  return hearth::coordinator::Run(*args);
+  // The last resort: every error is a Status, but nothing may leave hearthd without a line.
+  try {
+    return hearth::coordinator::Run(*args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hearthd: internal error: %s\n", e.what());
+    return 1;
+  }
 }
