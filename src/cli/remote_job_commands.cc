@@ -282,10 +282,11 @@ const Command& LogsCommand() {
        "Prints a job's worker logs (stdout and stderr interleaved): every rank's, each line\n"
        "prefixed [rank N], or one rank's with --rank.",
        {"JOB"},
-       WithConnectionFlags({{"rank", "R", "only rank R's log"},
-                            {"tail", "N", "only the last N lines"},
-                            {"follow", "", "keep printing new lines until the job ends"},
-                            {"json", "", "print one JSON object per line: {\"rank\", \"text\"}"}})},
+       WithConnectionFlags(
+           {{"rank", "R", "only rank R's log"},
+            {"tail", "N", "only the last N lines"},
+            {"follow", "", "keep printing new lines until the job ends"},
+            {"json", "", "print one JSON object per line: {\"rank\", \"attempt\", \"text\"}"}})},
       RunLogs};
   return command;
 }
