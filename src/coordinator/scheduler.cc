@@ -195,7 +195,7 @@ void Scheduler::Loop() {
         continue;
       }
       if (w > FreeSlots()) break;  // first come, first served: no overtaking
-      running_[job.id()] = Running{.workers = w};
+      running_[job.id()] = Running{.generation = ++reservations_, .workers = w};
       lock.unlock();
       Launch(job, w);
       lock.lock();
@@ -462,11 +462,17 @@ StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
       auto it = running_.find(job_id);
       if (it != running_.end()) {
         if (it->second.finishing) {
-          // Ending right now: report how it ended instead of pretending to cancel it.
+          // Ending right now: wait until that attempt's outcome is recorded, then look again
+          // (it may have ended, or be restarting: a new reservation, which the next pass
+          // cancels).
+          const uint64_t ending = it->second.generation;
           lock.unlock();
           faults::MaybePause("cancel_wait", {{"job", job_id}});  // tests line up the race here
           lock.lock();
-          finished_.wait(lock, [&] { return running_.count(job_id) == 0; });
+          finished_.wait(lock, [&] {
+            auto now = running_.find(job_id);
+            return now == running_.end() || now->second.generation != ending;
+          });
           continue;
         }
         it->second.cancel = true;

@@ -78,7 +78,8 @@ class Scheduler {
 
  private:
   struct Running {
-    pid_t session = 0;  // the launcher's pid (see job_session.h); 0 while launching
+    uint64_t generation = 0;  // which reservation this is: a restart reserves the job anew
+    pid_t session = 0;        // the launcher's pid (see job_session.h); 0 while launching
     int workers = 0;
     int attempt = 0;
     bool cancel = false;
@@ -117,7 +118,8 @@ class Scheduler {
                                       // destructor: a pump has left
   std::map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);
   bool quit_ ABSL_GUARDED_BY(mu_) = false;
-  int pumps_ ABSL_GUARDED_BY(mu_) = 0;  // pump threads (detached) still running
+  int pumps_ ABSL_GUARDED_BY(mu_) = 0;              // pump threads (detached) still running
+  uint64_t reservations_ ABSL_GUARDED_BY(mu_) = 0;  // Running::generation of the latest
   std::thread loop_;
 };
 
