@@ -330,10 +330,13 @@ done >"$hostfile"
 # mpirun calls AGENT HOST WORDS..., like ssh: the words joined by spaces form one shell command.
 cat >"$agent" <<'EOF'
 #!/usr/bin/env bash
-# Remote-shell agent for Open MPI (plm_rsh_agent): runs the command in network namespace $1.
+# Remote-shell agent for Open MPI (plm_rsh_agent): runs the command in network namespace $1,
+# with a host name of its own (a UTS namespace named like the host), as a real host has: Open MPI
+# names its session directories in /tmp after the host name, and daemons of several "hosts"
+# sharing one name raced to create the same directory ("File exists", orte_init failed).
 h=$1
 shift
-exec ip netns exec "$h" bash -c "$*"
+exec ip netns exec "$h" unshare --uts bash -c "echo \"\$0\" >/proc/sys/kernel/hostname && $*" "$h"
 EOF
 chmod 755 "$agent"
 

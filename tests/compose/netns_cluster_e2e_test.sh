@@ -72,12 +72,21 @@ mkdir -p "$HEARTH_FAULT_DIR"
 # would bind its rank to core 0, the same core for all).
 export OPENBLAS_NUM_THREADS=1 HEARTH_BIND=none
 
+# Each "host" gets a host name of its own, as each container has: Open MPI names its session
+# directories after the host name, and hosts sharing one raced to create the same directory.
+as_host() { # NS NAME CMD...: CMD in network namespace NS with host name NAME (exec: run it
+  # as `as_host ... &`, and $! is the host's own process, which a TERM reaches)
+  local ns=$1 name=$2
+  shift 2
+  exec ip netns exec "$ns" unshare --uts bash -c 'echo "$0" >/proc/sys/kernel/hostname && exec "$@"' \
+    "$name" "$@"
+}
 for i in 1 2 3; do
   HEARTH_WORKER_NAME=worker$i HEARTH_SSHD_DIR=$work/sshd-$i \
-    ip netns exec "${hosts[$i]}" "$entry" worker >"$work/worker$i.log" 2>&1 &
+    as_host "${hosts[$i]}" "worker$i" "$entry" worker >"$work/worker$i.log" 2>&1 &
   pids+=($!)
 done
-ip netns exec "$coord_ns" "$entry" coordinator >"$work/coordinator.log" 2>&1 &
+as_host "$coord_ns" coordinator "$entry" coordinator >"$work/coordinator.log" 2>&1 &
 pids+=($!)
 
 dump_logs() {
