@@ -121,17 +121,15 @@ StatusOr<StoredCheckpoint> ReceiveCheckpoint(JobStore& store, const std::string&
         absl::StrFormat("checkpoint upload for step %d arrived damaged: %d bytes with sha256 %s, "
                         "expected %d bytes with sha256 %s",
                         header.step(), received, sha, header.size_bytes(), header.sha256()));
+  // One validation and commit at a time: two uploads of one step cannot both pass the check and
+  // then rename over each other, and at most one checkpoint is held in memory to validate.
+  static std::mutex* commit_mu = new std::mutex;
+  std::lock_guard commit(*commit_mu);
   HEARTH_ASSIGN_OR_RETURN(std::optional<StoredCheckpoint> existing, find_stored());
   if (existing) return same_or_refuse(*existing, sha);
   if (Status valid = ValidateUpload(file->temp_path(), job, header.step()); !valid.ok())
     return Status(valid.code(), absl::StrFormat("checkpoint upload for step %d refused: %s",
                                                 header.step(), valid.message()));
-  // One commit at a time, so two uploads of one step cannot both pass the check and then rename
-  // over each other.
-  static std::mutex* commit_mu = new std::mutex;
-  std::lock_guard commit(*commit_mu);
-  HEARTH_ASSIGN_OR_RETURN(existing, find_stored());
-  if (existing) return same_or_refuse(*existing, sha);
   HEARTH_RETURN_IF_ERROR(file->Commit());
 
   StoredCheckpoint checkpoint;

@@ -35,7 +35,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_target() {
-  local t=$1 scratch="$build/corpus/$1" log="$findings/$1.log" limit
+  local t=$1 scratch="$build/corpus/$1" log="$findings/$1.log" limit started=$SECONDS
   rm -rf "$scratch"
   mkdir -p "$scratch"
   limit=(-max_total_time="$seconds")
@@ -46,7 +46,7 @@ run_target() {
     -artifact_prefix="$findings/$t-" >"$log" 2>&1; then
     local runs
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
-    printf '%-14s ok      %12s executions in %ss\n' "$t" "${runs:-?}" "$seconds"
+    printf '%-14s ok      %12s executions in %ss\n' "$t" "${runs:-?}" "$((SECONDS - started))"
     return 0
   fi
   printf '%-14s FAILED  see %s\n' "$t" "$log"
