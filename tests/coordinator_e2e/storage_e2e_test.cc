@@ -143,10 +143,14 @@ std::string IntegrityCheck(const std::string& db) {
 TEST_F(StorageTest, AHearthdKilledMidUploadLosesNothingAndListsNoHalfFile) {
   std::unique_ptr<Hearthd> hearthd;
   {
-    ScopedEnv faults("HEARTH_FAULTS", "crash:point=upload,times=1");
+    // mode=pause: the kill waits for the test, so it never lands before Submit has answered.
+    ScopedEnv faults("HEARTH_FAULTS", "crash:point=upload,times=1,mode=pause");
+    ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
     hearthd = Start();
   }
   const std::string job = Submit(*hearthd, Job("crashing", 3, R"("max_restarts": 1,)"), 1);
+  WaitForFile(dir_.file("crash.paused"));
+  WriteFileOrFail(dir_.file("crash.release"), "go\n");
   EXPECT_EQ(hearthd->WaitForExit(), 128 + SIGKILL) << hearthd->log();
   EXPECT_EQ(IntegrityCheck(dir_.file("data") + "/hearthd.db"), "ok");
   hearthd = Start();
@@ -171,10 +175,15 @@ TEST_F(StorageTest, AHearthdKilledMidUploadLosesNothingAndListsNoHalfFile) {
 TEST_F(StorageTest, AHearthdKilledMidTransactionRollsItBack) {
   std::unique_ptr<Hearthd> hearthd;
   {
-    ScopedEnv faults("HEARTH_FAULTS", "crash:point=transaction,job=j-000001");
+    // mode=pause: the scheduler may start the job before Submit has answered; the kill waits
+    // for the test, so the client always gets its reply first.
+    ScopedEnv faults("HEARTH_FAULTS", "crash:point=transaction,job=j-000001,mode=pause");
+    ScopedEnv fault_dir("HEARTH_FAULT_DIR", dir_.path());
     hearthd = Start();
   }
   const std::string job = Submit(*hearthd, Job("quick", 1), 1);
+  WaitForFile(dir_.file("crash.paused"));
+  WriteFileOrFail(dir_.file("crash.release"), "go\n");
   EXPECT_EQ(hearthd->WaitForExit(), 128 + SIGKILL) << hearthd->log();
   EXPECT_EQ(IntegrityCheck(dir_.file("data") + "/hearthd.db"), "ok");
   hearthd = Start();

@@ -56,14 +56,18 @@ run_target() {
 
 failed=0
 jobs=${FUZZ_JOBS:-1}
-pids=()
+running=0
 for t in "${targets[@]}"; do
-  run_target "$t" &
-  pids+=($!)
-  if [ ${#pids[@]} -ge "$jobs" ]; then
-    wait "${pids[0]}" || failed=1
-    pids=("${pids[@]:1}")
+  # A slot is free as soon as any target ends (wait -n), not only the oldest one.
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
   fi
+  run_target "$t" &
+  running=$((running + 1))
 done
-for p in "${pids[@]}"; do wait "$p" || failed=1; done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
 exit "$failed"
