@@ -76,6 +76,12 @@ class TrainedModel {
   const v1::JobSpec& spec() const { return spec_; }
   const std::vector<std::string>& class_names() const { return class_names_; }
   const Shape& example_shape() const { return example_shape_; }
+  // What a client sends per example, before preprocessing (the records' shape in the files).
+  const Shape& record_shape() const { return record_shape_; }
+  // The feature columns' names in order, for a model trained on CSV with a header; else empty.
+  const std::vector<std::string>& feature_names() const { return feature_names_; }
+  // The width of Outputs: classes (1 for a binary sigmoid model), targets or centroids.
+  int64_t num_outputs() const { return num_outputs_; }
   int64_t step() const { return step_; }
   std::string Describe() const;
 
@@ -97,6 +103,9 @@ class TrainedModel {
     std::vector<float> values;         // regression
   };
   StatusOr<std::vector<Prediction>> Predict(const Tensor& features);
+  // The predictions that Outputs `outputs` [N, num_outputs] stand for (row i of `outputs` is
+  // prediction i): a pure function of the outputs, safe to call from any thread.
+  std::vector<Prediction> Interpret(const Tensor& outputs) const;
 
  private:
   TrainedModel() = default;
@@ -107,6 +116,8 @@ class TrainedModel {
   std::unique_ptr<Preprocessor> preprocess_;
   std::vector<std::string> class_names_;
   Shape example_shape_;
+  Shape record_shape_;
+  std::vector<std::string> feature_names_;
   int64_t num_outputs_ = 0;
   int64_t step_ = 0;
   Tensor centroids_;  // clustering

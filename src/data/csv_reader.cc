@@ -393,6 +393,8 @@ class CsvReader {
     if (classification) {
       HEARTH_RETURN_IF_ERROR(classes.Finish(dataset.labels.i64(), &dataset.class_names));
     }
+    if (options_.has_header)
+      for (int64_t column : feature_columns_) dataset.feature_names.push_back(header_[column]);
     return dataset;
   }
 

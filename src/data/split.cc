@@ -60,6 +60,8 @@ StatusOr<SplitDatasets> TrainValidationSplit(const Dataset& data, double validat
   }
   out.train.class_names = data.class_names;
   out.validation.class_names = data.class_names;
+  out.train.feature_names = data.feature_names;
+  out.validation.feature_names = data.feature_names;
   return out;
 }
 

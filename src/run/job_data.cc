@@ -71,8 +71,9 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
   if (!data.preprocess.empty())
     HEARTH_RETURN_IF_ERROR(data.preprocess.Fit(FlatRows(data.train.features)));
   // The model's input shape comes from the preprocessed data (one-hot changes the width).
+  data.record_shape = ExampleShape(data.train);
   HEARTH_ASSIGN_OR_RETURN(Shape preprocessed,
-                          PreprocessedExampleShape(ExampleShape(data.train), data.preprocess));
+                          PreprocessedExampleShape(data.record_shape, data.preprocess));
   HEARTH_ASSIGN_OR_RETURN(data.example_shape, ResolveInputShape(spec, preprocessed));
   data.num_outputs = NumOutputs(spec, data.train);
   data.train_size = data.train.size();

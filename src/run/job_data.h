@@ -18,6 +18,7 @@ struct JobData {
   Dataset test;        // size() == 0 when the job has none
   Preprocessor preprocess;
   Shape example_shape;  // per example, as the model sees it
+  Shape record_shape;   // per example as the files hold it, before preprocessing
   int64_t num_outputs = 0;
   // Examples in each whole set. With `shards` the Datasets above hold less: `train` nothing (the
   // shards read each epoch's rows) and validation/test only this rank's contiguous part

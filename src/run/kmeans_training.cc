@@ -74,7 +74,13 @@ StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& o
   if (!comm.is_root()) return result;  // rank 0 writes the run directory
   HEARTH_ASSIGN_OR_RETURN(auto manager,
                           CheckpointManager::Open(Env::Default(), options.run_dir, {}));
-  ModelState state{&spec, &data.train.class_names, &data.preprocess, data.example_shape, 0};
+  ModelState state;
+  state.spec = &spec;
+  state.class_names = &data.train.class_names;
+  state.preprocess = &data.preprocess;
+  state.example_shape = data.example_shape;
+  state.record_shape = data.record_shape;
+  state.feature_names = &data.train.feature_names;
   Checkpoint c =
       PackCheckpoint(state, {result.steps, 1, 0}, nullptr, nullptr, nullptr, kmeans.centroids());
   HEARTH_RETURN_IF_ERROR(manager->Save(result.steps, c));

@@ -77,6 +77,7 @@ StatusOr<Dataset> ReadEvaluationPart(const v1::JobSpec& spec, const v1::DataSour
       HEARTH_ASSIGN_OR_RETURN(part.labels, GatherRows(whole.labels, rows));
     }
     part.class_names = std::move(whole.class_names);
+    part.feature_names = std::move(whole.feature_names);
   }
   HEARTH_ASSIGN_OR_RETURN(
       part.features, PrepareFeatures(part.features, data.preprocess, data.example_shape, name));
@@ -174,6 +175,7 @@ StatusOr<JobData> LoadShardedJobData(const v1::JobSpec& spec, dist::Communicator
   if (shape.ok()) shape = ResolveInputShape(spec, *shape);
   if (!shape.ok()) return Together(shape.status());
   data.example_shape = *shape;
+  data.record_shape = info->record_shape;
 
   // This rank's parts of the validation and test sets.
   Status read = [&]() -> Status {

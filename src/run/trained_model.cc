@@ -31,6 +31,9 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint 
   HEARTH_ASSIGN_OR_RETURN(m->class_names_, run::ReadClassNames(c, path));
   HEARTH_ASSIGN_OR_RETURN(Preprocessor pre, run::ReadPreprocessor(c, path));
   m->preprocess_ = std::make_unique<Preprocessor>(std::move(pre));
+  HEARTH_ASSIGN_OR_RETURN(m->record_shape_,
+                          run::ReadRecordShape(c, m->example_shape_, *m->preprocess_, path));
+  HEARTH_ASSIGN_OR_RETURN(m->feature_names_, run::ReadFeatureNames(c, m->record_shape_, path));
   HEARTH_ASSIGN_OR_RETURN(run::TrainingPosition pos, run::ReadPosition(c, path));
   m->step_ = pos.step;
   if (m->spec_.task() == v1::CLUSTERING) {
@@ -131,6 +134,10 @@ StatusOr<Tensor> TrainedModel::Outputs(const Tensor& features) {
 
 StatusOr<std::vector<TrainedModel::Prediction>> TrainedModel::Predict(const Tensor& features) {
   HEARTH_ASSIGN_OR_RETURN(Tensor out, Outputs(features));
+  return Interpret(out);
+}
+
+std::vector<TrainedModel::Prediction> TrainedModel::Interpret(const Tensor& out) const {
   std::vector<Prediction> predictions(out.dim(0));
   const int64_t width = out.numel() / std::max<int64_t>(out.dim(0), 1);
   const bool binary = spec_.task() == v1::CLASSIFICATION && width == 1;

@@ -126,9 +126,14 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   }
   const std::string monitor = CheckpointMonitor(spec);
   const MetricMode monitor_mode = ResolveMonitorMode(monitor, spec.checkpoint().mode());
-  run::ModelState model_state{
-      &spec, &data.train.class_names, &data.preprocess, data.example_shape, data.num_outputs,
-      world};
+  run::ModelState model_state{&spec,
+                              &data.train.class_names,
+                              &data.preprocess,
+                              data.example_shape,
+                              data.num_outputs,
+                              world,
+                              data.record_shape,
+                              &data.train.feature_names};
 
   TrainResult result;
   result.workers = world;

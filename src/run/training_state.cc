@@ -110,6 +110,10 @@ Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& posit
     c.metadata[ckpt_keys::kClassNames] = EncodeNames(*model.class_names);
   c.metadata[kExampleShapeKey] = absl::StrJoin(model.example_shape.ToVector(), ",");
   c.metadata[kNumOutputsKey] = std::to_string(model.num_outputs);
+  if (model.record_shape.rank() > 0)
+    c.metadata[kRecordShapeKey] = absl::StrJoin(model.record_shape.ToVector(), ",");
+  if (model.feature_names != nullptr && !model.feature_names->empty())
+    c.metadata[kFeatureNamesKey] = EncodeNames(*model.feature_names);
   c.metadata[ckpt_keys::kHearthVersion] = "0.1.0";
   return c;
 }
@@ -162,19 +166,55 @@ StatusOr<v1::JobSpec> ReadSpec(const Checkpoint& c, const std::string& source) {
   return ParseJobSpec(*json, source + " (model_spec)");
 }
 
-StatusOr<Shape> ReadExampleShape(const Checkpoint& c, const std::string& source) {
-  const std::string* text = Meta(c, kExampleShapeKey);
-  if (text == nullptr) return Corrupt(source, "metadata \"example_shape\" is missing");
+namespace {
+
+// A per-example shape saved as "d0,d1,...".
+StatusOr<Shape> ParseShapeMeta(const std::string& text, const char* key,
+                               const std::string& source) {
   Shape shape;
-  for (absl::string_view part : absl::StrSplit(*text, ',', absl::SkipEmpty())) {
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     int64_t d = 0;
     if (!absl::SimpleAtoi(part, &d) || d <= 0 || shape.rank() == kMaxRank)
-      return Corrupt(source, "metadata \"example_shape\" is malformed");
+      return Corrupt(source, absl::StrFormat("metadata \"%s\" is malformed", key));
     shape.push_back(d);
   }
   if (shape.rank() == 0 || !DimsWithin(shape.begin(), shape.rank(), 1, kMaxValuesPerExample))
-    return Corrupt(source, "metadata \"example_shape\" describes examples too large to be real");
+    return Corrupt(source,
+                   absl::StrFormat("metadata \"%s\" describes examples too large to be real", key));
   return shape;
+}
+
+}  // namespace
+
+StatusOr<Shape> ReadExampleShape(const Checkpoint& c, const std::string& source) {
+  const std::string* text = Meta(c, kExampleShapeKey);
+  if (text == nullptr) return Corrupt(source, "metadata \"example_shape\" is missing");
+  return ParseShapeMeta(*text, kExampleShapeKey, source);
+}
+
+StatusOr<Shape> ReadRecordShape(const Checkpoint& c, const Shape& example_shape,
+                                const Preprocessor& preprocess, const std::string& source) {
+  if (const std::string* text = Meta(c, kRecordShapeKey))
+    return ParseShapeMeta(*text, kRecordShapeKey, source);
+  for (const PreprocessStep& step : preprocess.steps())
+    if (step.kind == PreprocessKind::kOneHot)
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s: saved before checkpoints recorded their input width, and its one-hot step "
+          "changes the width; train it again to serve it",
+          source));
+  return example_shape;
+}
+
+StatusOr<std::vector<std::string>> ReadFeatureNames(const Checkpoint& c, const Shape& record_shape,
+                                                    const std::string& source) {
+  const std::string* text = Meta(c, kFeatureNamesKey);
+  if (text == nullptr) return std::vector<std::string>{};
+  std::vector<std::string> names = DecodeNames(*text);
+  if (static_cast<int64_t>(names.size()) != record_shape.numel())
+    return Corrupt(source, absl::StrFormat("metadata \"%s\" names %d features, but the records "
+                                           "have %d values",
+                                           kFeatureNamesKey, names.size(), record_shape.numel()));
+  return names;
 }
 
 StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& c, const std::string&) {

@@ -17,6 +17,10 @@ namespace hearth::run {
 inline constexpr char kCentroidsName[] = "kmeans.centroids";
 inline constexpr char kExampleShapeKey[] = "example_shape";
 inline constexpr char kNumOutputsKey[] = "num_outputs";
+// What a client sends per example, before preprocessing: the records' shape ("784" or "28,28")
+// and, for CSV data with a header, the feature columns' names (one per line, as class names).
+inline constexpr char kRecordShapeKey[] = "record_shape";
+inline constexpr char kFeatureNamesKey[] = "feature_names";
 inline constexpr char kPreprocessKey[] = "preprocess";
 // Early stopping's best monitored value (%.17g) and epochs waited since, for an exact resume.
 inline constexpr char kEarlyStoppingBestKey[] = "early_stopping.best";
@@ -36,7 +40,9 @@ struct ModelState {
   const Preprocessor* preprocess = nullptr;
   Shape example_shape;
   int64_t num_outputs = 0;
-  int workers = 1;  // the world size that saved it
+  int workers = 1;                                          // the world size that saved it
+  Shape record_shape;                                       // empty: not recorded
+  const std::vector<std::string>* feature_names = nullptr;  // null or empty: none
 };
 
 Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& position,
@@ -58,6 +64,15 @@ StatusOr<v1::JobSpec> ReadSpec(const Checkpoint& checkpoint, const std::string& 
 StatusOr<Shape> ReadExampleShape(const Checkpoint& checkpoint, const std::string& source);
 StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& checkpoint,
                                                   const std::string& source);
+// The record shape a client sends: as saved, or for checkpoints from before it was saved the
+// model's example shape when the preprocessing keeps the width (UNIMPLEMENTED otherwise).
+StatusOr<Shape> ReadRecordShape(const Checkpoint& checkpoint, const Shape& example_shape,
+                                const Preprocessor& preprocess, const std::string& source);
+// The feature columns' names; empty when not recorded. DATA_LOSS when they disagree with the
+// record shape.
+StatusOr<std::vector<std::string>> ReadFeatureNames(const Checkpoint& checkpoint,
+                                                    const Shape& record_shape,
+                                                    const std::string& source);
 StatusOr<Preprocessor> ReadPreprocessor(const Checkpoint& checkpoint, const std::string& source);
 
 // The dropout layers of a model, depth first.

@@ -112,7 +112,7 @@ TEST_F(FileAccessTest, WithoutAPolicyEverythingTheUserCanReadOpens) {
   ASSERT_EQ(::mkfifo(dir_.file("fifo").c_str(), 0644), 0);
   EXPECT_EQ(Open(dir_.file("outside.csv")), absl::StatusCode::kOk);
   EXPECT_EQ(Open(dir_.file("root/own/hearthd.db")), absl::StatusCode::kOk);
-  EXPECT_FALSE(SetDataFilePolicy({.roots = {dir_.file("no-such-dir")}}).ok());
+  EXPECT_FALSE(SetDataFilePolicy({.roots = {dir_.file("no-such-dir")}, .excluded = {}}).ok());
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ inline Dataset NumberedDataset(int64_t n) {
     features.push_back(static_cast<float>(-i));
     labels.push_back(i);
   }
-  return {Tensor::FromVector(features, Shape{n, 2}), Tensor::FromInt64(labels, Shape{n}), {}};
+  return {Tensor::FromVector(features, Shape{n, 2}), Tensor::FromInt64(labels, Shape{n}), {}, {}};
 }
 
 }  // namespace hearth::testing

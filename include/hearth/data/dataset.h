@@ -23,6 +23,9 @@ struct Dataset {
   // class id -> the label text it came from, when the labels were strings; empty when they were
   // integers already. A model saves this so predictions can be reported as the original strings.
   std::vector<std::string> class_names;
+  // The feature columns' header names, in feature order, for a CSV with a header; empty
+  // otherwise. A model saves them so a client can send a row as named fields.
+  std::vector<std::string> feature_names;
 
   int64_t size() const { return features.defined() ? features.dim(0) : 0; }
 };
