@@ -10,37 +10,33 @@
 #include <string>
 #include <string_view>
 
+#include "core/bearer_token.h"
 #include "hearth/status.h"
 
 namespace hearth::coordinator {
 
-// Whether two secrets are equal, in time independent of where they differ.
-bool ConstantTimeEqual(std::string_view a, std::string_view b);
+using hearth::BearerCredential;
+using hearth::ConstantTimeEqual;
 
-// The credential in an `authorization: Bearer <credential>` header value, or nullopt when the
-// value is not of that form.
-std::optional<std::string_view> BearerCredential(std::string_view header);
-// The same, from a call's metadata (nullopt also when there is no authorization header).
+// The credential in a call's `authorization` metadata (nullopt also when there is none).
 std::optional<std::string_view> PresentedCredential(const grpc::ServerContext& context);
 
+// The user token (hearth::BearerToken), checked on gRPC calls.
 class TokenAuth {
  public:
-  // No token: every call is allowed (hearthd refuses to listen beyond loopback that way unless
-  // --insecure).
   TokenAuth() = default;
   explicit TokenAuth(std::string token) : token_(std::move(token)) {}
-  // Reads a token file: its contents with surrounding whitespace trimmed; at least 16 characters.
+  explicit TokenAuth(BearerToken token) : token_(std::move(token)) {}
   static StatusOr<TokenAuth> FromFile(const std::string& path);
 
-  bool enabled() const { return !token_.empty(); }
-  const std::string& token() const { return token_; }
+  bool enabled() const { return token_.enabled(); }
+  const std::string& token() const { return token_.token(); }
   // OK, or UNAUTHENTICATED saying what is wrong (missing header, not Bearer, wrong token).
   grpc::Status Check(const grpc::ServerContext& context) const;
-  // The same decision for a raw authorization header value (absent: nullopt).
-  bool Accepts(std::optional<std::string_view> header) const;
+  bool Accepts(std::optional<std::string_view> header) const { return token_.Accepts(header); }
 
  private:
-  std::string token_;
+  BearerToken token_;
 };
 
 }  // namespace hearth::coordinator

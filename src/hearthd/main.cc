@@ -73,11 +73,6 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-bool IsLoopback(const std::string& address) {
-  return address.starts_with("127.") || address.starts_with("localhost:") ||
-         address.starts_with("[::1]");
-}
-
 // Everything the flags say, checked.
 struct Flags {
   std::string listen, data_dir, hostfile, worker_address, token_file, tls_cert, tls_key;
@@ -149,18 +144,8 @@ StatusOr<Flags> ReadFlags(const cli::ParsedArgs& args) {
   f.limits.upload.max_bytes = checkpoint_mb << 20;
   f.store.max_events_per_job = static_cast<int>(events);
   f.store.max_checkpoints_per_job = static_cast<int>(checkpoints);
-  if (!IsLoopback(f.listen) && !f.insecure) {
-    if (f.token_file.empty())
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "refusing to listen on %s without a token: anyone who can reach it could run jobs. "
-          "Pass --token-file FILE with --tls-cert and --tls-key (recommended) or --insecure",
-          f.listen));
-    if (f.tls_cert.empty())
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "refusing to send the token in clear text on %s: anyone on the network could read "
-          "it. Pass --tls-cert and --tls-key (recommended) or --insecure",
-          f.listen));
-  }
+  HEARTH_RETURN_IF_ERROR(
+      CheckExposure(f.listen, !f.token_file.empty(), !f.tls_cert.empty(), f.insecure, "run jobs"));
   return f;
 }
 
