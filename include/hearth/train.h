@@ -80,8 +80,10 @@ class TrainedModel {
   const Shape& record_shape() const { return record_shape_; }
   // The feature columns' names in order, for a model trained on CSV with a header; else empty.
   const std::vector<std::string>& feature_names() const { return feature_names_; }
-  // The width of Outputs: classes (1 for a binary sigmoid model), targets or centroids.
+  // Classes, regression targets or centroids.
   int64_t num_outputs() const { return num_outputs_; }
+  // Values per example of Outputs: num_outputs, except 1 for a binary model with one logit.
+  int64_t output_width() const { return output_width_; }
   int64_t step() const { return step_; }
   std::string Describe() const;
 
@@ -119,6 +121,7 @@ class TrainedModel {
   Shape record_shape_;
   std::vector<std::string> feature_names_;
   int64_t num_outputs_ = 0;
+  int64_t output_width_ = 0;
   int64_t step_ = 0;
   Tensor centroids_;  // clustering
 };

@@ -43,7 +43,7 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint 
       return absl::DataLossError(
           absl::StrFormat("%s: a clustering checkpoint without [k, features] centroids", path));
     m->centroids_ = *centroids;
-    m->num_outputs_ = centroids->dim(0);
+    m->num_outputs_ = m->output_width_ = centroids->dim(0);
     return m;
   }
   const auto it = c.metadata.find(run::kNumOutputsKey);
@@ -64,6 +64,8 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint 
                         parameters, stored));
   HEARTH_ASSIGN_OR_RETURN(
       m->model_, BuildModel(m->spec_, m->example_shape_, m->num_outputs_, m->spec_.seed()));
+  HEARTH_ASSIGN_OR_RETURN(const Shape output, InferOutputShape(m->spec_, input));
+  m->output_width_ = output.numel();
   ParameterSet params(*m->model_);
   HEARTH_RETURN_IF_ERROR(run::RestoreParameters(c, params, path));
   m->model_->Eval();
