@@ -29,6 +29,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libssl-dev zlib1g-dev
+  libboost-dev curl
   iproute2 python3-grpcio python3-protobuf openssh-server openssh-client docker-compose
 )
 

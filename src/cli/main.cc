@@ -16,7 +16,7 @@ using hearth::cli::Command;
 // On this machine (eval and predict also take a coordinator job).
 const Command* const kLocalCommands[] = {
     &hearth::cli::TrainCommand(), &hearth::cli::EvalAnyCommand(), &hearth::cli::PredictAnyCommand(),
-    &hearth::cli::InspectCommand()};
+    &hearth::cli::InspectCommand(), &hearth::cli::ServeCommand()};
 // Through the coordinator, hearthd.
 const Command* const kRemoteCommands[] = {
     &hearth::cli::SubmitCommand(),   &hearth::cli::StatusCommand(),

@@ -227,6 +227,8 @@ StatusOr<ParsedArgs> ParseWithExtras(const CommandSpec& spec, int argc, char** a
   const size_t required = spec.positionals.size() - extras.optional_positionals;
   if (positionals >= required && positionals <= spec.positionals.size())
     effective.positionals.resize(positionals);
+  if (extras.variadic_last && positionals > spec.positionals.size())
+    effective.positionals.resize(positionals, spec.positionals.back());
 
   std::vector<char*> pointers;
   for (std::string& t : tokens) pointers.push_back(t.data());

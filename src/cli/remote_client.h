@@ -75,13 +75,16 @@ std::string DescribeRpcError(const grpc::Status& status, const std::string& addr
 // Prints "hearth <command>: " + DescribeRpcError(...) on stderr and returns 1.
 int FailRpc(const CommandSpec& spec, const grpc::Status& status, const std::string& address);
 
-// Parse() with extras: the last `optional_positionals` of spec.positionals may be left out, each
+// Parse() with extras: the last `optional_positionals` of spec.positionals may be left out (or,
+// with `variadic_last`, the last one repeated), each
 // flag in `repeatable` may be given several times (its values are joined with ','), and
 // `aliases` maps short forms (e.g. "-o") to flags ("output").
 struct ParseExtras {
   int optional_positionals = 0;
   std::vector<std::string> repeatable = {};
   std::vector<std::pair<std::string, std::string>> aliases = {};
+  // The last positional may be given any number of times (at least once): `hearth serve A B`.
+  bool variadic_last = false;
 };
 StatusOr<ParsedArgs> ParseWithExtras(const CommandSpec& spec, int argc, char** argv,
                                      const ParseExtras& extras);

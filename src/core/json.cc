@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <unordered_set>
@@ -463,6 +464,17 @@ void AppendString(std::string& out, std::string_view s) {
 }
 
 void AppendDouble(std::string& out, double v) {
+  char buf[32];
+  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  HEARTH_CHECK(ec == std::errc());
+  out.append(buf, ptr);
+}
+
+void AppendFloat(std::string& out, float v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
   char buf[32];
   const auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   HEARTH_CHECK(ec == std::errc());

@@ -73,5 +73,8 @@ bool IsValidUtf8(std::string_view s);
 void AppendString(std::string& out, std::string_view s);
 // Appends the shortest text that reads back as exactly `v` (finite values only).
 void AppendDouble(std::string& out, double v);
+// The same for a float32 (its own shortest form: 0.1f prints as 0.1); `null` when not finite, as
+// JSON has no NaN or infinity.
+void AppendFloat(std::string& out, float v);
 
 }  // namespace hearth::json

@@ -1,0 +1,191 @@
+#include "serve/dynamic_batcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_format.h"
+#include "core/fault_injection.h"
+
+namespace hearth::serve {
+
+struct DynamicBatcher::State {
+  struct Request {
+    std::vector<float> values;
+    int64_t rows;
+    Done done;
+  };
+
+  State(int64_t width, Forward forward, BatchingOptions options,
+        std::function<void(int64_t)> on_batch)
+      : width(width),
+        forward(std::move(forward)),
+        options(options),
+        on_batch(std::move(on_batch)) {}
+
+  // Takes the next batch off the queue (waiting for it); false when stopping and drained.
+  bool NextBatch(std::vector<Request>& batch);
+  void Run(std::vector<Request>& batch);
+  void Loop();
+
+  const int64_t width;
+  const Forward forward;
+  const BatchingOptions options;
+  const std::function<void(int64_t)> on_batch;
+
+  std::mutex mu;
+  std::condition_variable work;  // the queue gained a request, or stopping was set
+  std::deque<Request> queue ABSL_GUARDED_BY(mu);
+  int64_t queued_rows ABSL_GUARDED_BY(mu) = 0;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  // The batcher was destroyed from its own thread: the model may be gone, so fail the rest.
+  bool orphaned ABSL_GUARDED_BY(mu) = false;
+};
+
+DynamicBatcher::DynamicBatcher(int64_t width, Forward forward, BatchingOptions options,
+                               std::function<void(int64_t rows)> on_batch)
+    : options_(options),
+      state_(std::make_shared<State>(width, std::move(forward), options, std::move(on_batch))),
+      thread_([state = state_] { state->Loop(); }) {}
+
+DynamicBatcher::~DynamicBatcher() {
+  const bool own_thread = thread_.get_id() == std::this_thread::get_id();
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stopping = true;
+    state_->orphaned = own_thread;
+  }
+  state_->work.notify_all();
+  if (own_thread) {
+    thread_.detach();  // it holds the state and ends by itself
+  } else {
+    thread_.join();
+  }
+}
+
+void DynamicBatcher::Submit(std::vector<float> values, int64_t rows, Done done) {
+  Status refused;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->stopping) {
+      refused = absl::UnavailableError("the model is being unloaded; retry");
+    } else if (state_->queued_rows + rows > options_.max_queued_rows && !state_->queue.empty()) {
+      refused = absl::UnavailableError(absl::StrFormat(
+          "%d rows are already waiting for this model (max_queued_rows %d); retry later",
+          state_->queued_rows, options_.max_queued_rows));
+    } else {
+      state_->queue.push_back(State::Request{std::move(values), rows, std::move(done)});
+      state_->queued_rows += rows;
+    }
+  }
+  if (!refused.ok()) {
+    done(refused);
+    return;
+  }
+  state_->work.notify_one();
+}
+
+StatusOr<Tensor> DynamicBatcher::Infer(std::vector<float> values, int64_t rows) {
+  std::promise<StatusOr<Tensor>> result;
+  std::future<StatusOr<Tensor>> ready = result.get_future();
+  Submit(std::move(values), rows,
+         [&result](StatusOr<Tensor> outputs) { result.set_value(std::move(outputs)); });
+  return ready.get();
+}
+
+int64_t DynamicBatcher::queued_rows() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->queued_rows;
+}
+
+bool DynamicBatcher::State::NextBatch(std::vector<Request>& batch) {
+  batch.clear();
+  std::unique_lock<std::mutex> lock(mu);
+  work.wait(lock, [this] { return stopping || !queue.empty(); });
+  if (queue.empty()) return false;  // stopping, and nothing left to finish
+  if (orphaned) {
+    while (!queue.empty()) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    lock.unlock();
+    for (Request& r : batch) r.done(absl::UnavailableError("the model was unloaded; retry"));
+    batch.clear();
+    return false;
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(options.max_queue_delay_us);
+  int64_t rows = 0;
+  for (;;) {
+    while (!queue.empty() &&
+           (batch.empty() || rows + queue.front().rows <= options.max_batch_size)) {
+      rows += queue.front().rows;
+      queued_rows -= queue.front().rows;
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    const bool full = rows >= options.max_batch_size || !queue.empty();
+    if (full || stopping || options.max_queue_delay_us <= 0) return true;
+    // Room left: wait for more until the oldest request has waited max_queue_delay_us.
+    if (!work.wait_until(lock, deadline, [this] { return stopping || !queue.empty(); }))
+      return true;
+  }
+}
+
+void DynamicBatcher::State::Run(std::vector<Request>& batch) {
+  // Tests hold a batch here so that the requests arriving meanwhile queue up behind it.
+  faults::MaybePause("serve_batch", {});
+  int64_t rows = 0;
+  for (const Request& r : batch) rows += r.rows;
+  StatusOr<Tensor> outputs = absl::UnknownError("not run");
+  if (batch.size() == 1) {
+    outputs = forward(Tensor::FromVector(batch[0].values, Shape{rows, width}));
+  } else {
+    Tensor input = Tensor::Empty(Shape{rows, width});
+    float* at = input.f32();
+    for (const Request& r : batch) {
+      std::memcpy(at, r.values.data(), sizeof(float) * r.values.size());
+      at += r.values.size();
+    }
+    outputs = forward(input);
+  }
+  if (on_batch) on_batch(rows);
+  if (!outputs.ok() && batch.size() > 1) {
+    // One request's rows must not fail the others: run each alone to find out whose they are.
+    std::vector<StatusOr<Tensor>> alone;
+    for (Request& r : batch)
+      alone.push_back(forward(Tensor::FromVector(r.values, Shape{r.rows, width})));
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(alone[i]));
+    return;
+  }
+  if (!outputs.ok() || batch.size() == 1) {
+    batch[0].done(std::move(outputs));
+    return;
+  }
+  // Slice every request's rows out before any completion runs: a completion may drop the last
+  // reference to the model, and with it `forward`'s model.
+  const int64_t per_row = outputs->numel() / std::max<int64_t>(rows, 1);
+  Shape row_shape = outputs->shape();
+  std::vector<Tensor> mine;
+  int64_t first = 0;
+  for (const Request& r : batch) {
+    row_shape[0] = r.rows;
+    Tensor t = Tensor::Empty(row_shape);
+    std::memcpy(t.f32(), outputs->f32() + first * per_row, sizeof(float) * r.rows * per_row);
+    first += r.rows;
+    mine.push_back(std::move(t));
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(mine[i]));
+}
+
+void DynamicBatcher::State::Loop() {
+  std::vector<Request> batch;
+  while (NextBatch(batch)) Run(batch);
+}
+
+}  // namespace hearth::serve

@@ -1,0 +1,131 @@
+#include "serve/feature_rows.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace hearth::serve {
+namespace {
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  json::AppendString(out, s.size() > 60 ? s.substr(0, 60) : s);
+  if (s.size() > 60) out += "...";
+  return out;
+}
+
+}  // namespace
+
+FeatureRows::FeatureRows(const TrainedModel& model)
+    : width_(model.record_shape().numel()), names_(model.feature_names()) {}
+
+int64_t FeatureRows::IndexOf(std::string_view name) const {
+  for (size_t i = 0; i < names_.size(); ++i)
+    if (names_[i] == name) return static_cast<int64_t>(i);
+  return -1;
+}
+
+std::string FeatureRows::Where(int64_t row_index, int64_t feature) const {
+  if (feature >= 0 && feature < static_cast<int64_t>(names_.size()))
+    return absl::StrFormat("row %d, field `%s`", row_index, names_[feature]);
+  return absl::StrFormat("row %d, feature %d", row_index, feature);
+}
+
+StatusOr<float> FeatureRows::EncodeCell(const json::Value& cell, int64_t row_index,
+                                        int64_t feature) const {
+  double v = 0;
+  switch (cell.type) {
+    case json::Value::Type::kNumber:
+      if (!cell.AsDouble(&v) || !std::isfinite(static_cast<float>(v)))
+        return absl::InvalidArgumentError(absl::StrFormat("%s: %s is out of the float32 range",
+                                                          Where(row_index, feature), cell.text));
+      return static_cast<float>(v);
+    case json::Value::Type::kBool:
+      return cell.boolean ? 1.0f : 0.0f;
+    case json::Value::Type::kNull:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: missing value, and the model's preprocessing has no impute step to fill it; send "
+          "a number (or train with an impute step)",
+          Where(row_index, feature)));
+    case json::Value::Type::kString:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected a number, got the string %s; the model's preprocessing has no category "
+          "step for this field",
+          Where(row_index, feature), Quote(cell.text)));
+    default:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: expected a number, got %s", Where(row_index, feature), json::TypeName(cell.type)));
+  }
+}
+
+Status FeatureRows::Flatten(const json::Value& data, const Span& span,
+                            std::vector<float>& out) const {
+  if (data.is_array()) {
+    for (const json::Value& v : data.array) HEARTH_RETURN_IF_ERROR(Flatten(v, span, out));
+    return absl::OkStatus();
+  }
+  const int64_t n = static_cast<int64_t>(out.size() - span.start);
+  if (n >= span.limit)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: more values than the %d expected", span.what, span.limit));
+  const int64_t width = std::max<int64_t>(width_, 1);
+  HEARTH_ASSIGN_OR_RETURN(float v, EncodeCell(data, span.first_row + n / width, n % width));
+  out.push_back(v);
+  return absl::OkStatus();
+}
+
+Status FeatureRows::AppendValues(const json::Value& data, int64_t limit, std::string_view what,
+                                 std::vector<float>& out) const {
+  return Flatten(data, Span{out.size(), 0, limit, what}, out);
+}
+
+Status FeatureRows::AppendRow(const json::Value& row, int64_t row_index,
+                              std::vector<float>& out) const {
+  const size_t start = out.size();
+  if (row.is_object()) {
+    if (names_.empty())
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "row %d: an object of named fields, but this model was not trained on named columns; "
+          "send the row as a list of %d numbers",
+          row_index, width_));
+    out.resize(start + width_);
+    std::vector<bool> seen(width_, false);
+    for (const json::Value::Member& m : row.object) {
+      const int64_t j = IndexOf(m.key);
+      if (j < 0)
+        return absl::InvalidArgumentError(
+            absl::StrFormat("row %d: unknown field %s; the model's fields are %s", row_index,
+                            Quote(m.key), absl::StrJoin(names_, ", ")));
+      if (seen[j])
+        return absl::InvalidArgumentError(absl::StrFormat("%s: given twice", Where(row_index, j)));
+      seen[j] = true;
+      HEARTH_ASSIGN_OR_RETURN(out[start + j], EncodeCell(m.value, row_index, j));
+    }
+    for (int64_t j = 0; j < width_; ++j)
+      if (!seen[j])
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: missing, and the model's preprocessing has no impute step to fill it",
+            Where(row_index, j)));
+    return absl::OkStatus();
+  }
+  if (!row.is_array()) {
+    if (width_ != 1)
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "row %d: expected a list of %d values%s, got %s", row_index, width_,
+          names_.empty() ? "" : " or an object of named fields", json::TypeName(row.type)));
+    HEARTH_ASSIGN_OR_RETURN(float v, EncodeCell(row, row_index, 0));
+    out.push_back(v);
+    return absl::OkStatus();
+  }
+  const std::string what = absl::StrFormat("row %d", row_index);
+  HEARTH_RETURN_IF_ERROR(Flatten(row, Span{start, row_index, width_, what}, out));
+  if (static_cast<int64_t>(out.size() - start) != width_)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("row %d: %d values, but the model takes %d per row", row_index,
+                        out.size() - start, width_));
+  return absl::OkStatus();
+}
+
+}  // namespace hearth::serve

@@ -1,0 +1,61 @@
+// How a client's values become the raw feature rows a model was trained on: rows as lists in
+// feature order, as objects keyed by the training CSV's column names (in any order), or as one
+// tensor. Every error names the row and the field and says what was expected, so a protocol can
+// return it as a 400 body unchanged.
+//
+// The model's preprocessing decides which values it can take: today numbers only. A missing
+// value (JSON null) or a category string is refused with the step that would accept it; the data
+// issue's impute and category steps plug in here (EncodeCell) without a protocol changing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "hearth/status.h"
+#include "hearth/train.h"
+
+namespace hearth::serve {
+
+class FeatureRows {
+ public:
+  // The layout of `model`'s rows: `width` raw values per row, named when it was trained on CSV.
+  explicit FeatureRows(const TrainedModel& model);
+
+  int64_t width() const { return width_; }
+  const std::vector<std::string>& names() const { return names_; }
+  // The feature's position by column name, or -1.
+  int64_t IndexOf(std::string_view name) const;
+
+  // Appends one row to `out` (width() values): a list in feature order (nested lists are
+  // flattened: an image as [[...], ...]), an object keyed by column names, or a bare number for
+  // a one-feature model. `row` numbers the row (from 0) in errors.
+  Status AppendRow(const json::Value& row, int64_t row_index, std::vector<float>& out) const;
+  // Appends the values of one cell (a number, or a nested list of them) in order, refusing more
+  // than `limit` values: a tensor input's `data`.
+  Status AppendValues(const json::Value& data, int64_t limit, std::string_view what,
+                      std::vector<float>& out) const;
+  // One value for feature `feature` of row `row_index`.
+  StatusOr<float> EncodeCell(const json::Value& cell, int64_t row_index, int64_t feature) const;
+
+  // "row 3, field `age`" (or "feature 7" when the columns have no names).
+  std::string Where(int64_t row_index, int64_t feature) const;
+
+ private:
+  // Where flattened values land: value k after `start` is feature k % width of row
+  // first_row + k / width; at most `limit` values; `what` names the whole in errors.
+  struct Span {
+    size_t start;
+    int64_t first_row;
+    int64_t limit;
+    std::string_view what;
+  };
+  Status Flatten(const json::Value& data, const Span& span, std::vector<float>& out) const;
+
+  int64_t width_ = 0;
+  std::vector<std::string> names_;
+};
+
+}  // namespace hearth::serve

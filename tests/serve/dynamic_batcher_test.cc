@@ -1,0 +1,174 @@
+// The dynamic batcher, driven without clocks: the model's forward pass waits on a gate the test
+// opens, so the requests that arrive meanwhile are queued for certain and must be merged.
+#include "serve/dynamic_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <vector>
+
+namespace hearth::serve {
+namespace {
+
+// A forward pass that doubles its rows, records each batch's size, and holds the first batch
+// until Open().
+class GatedForward {
+ public:
+  StatusOr<Tensor> operator()(const Tensor& rows) {
+    std::unique_lock<std::mutex> lock(mu_);
+    sizes_.push_back(rows.dim(0));
+    entered_.notify_all();
+    opened_.wait(lock, [this] { return open_; });
+    for (int64_t i = 0; i < rows.numel(); ++i)
+      if (rows.f32()[i] < 0) return absl::InvalidArgumentError("negative");
+    Tensor out = Tensor::Empty(Shape{rows.dim(0), rows.dim(1)});
+    for (int64_t i = 0; i < rows.numel(); ++i) out.f32()[i] = 2 * rows.f32()[i];
+    return out;
+  }
+  void WaitEntered(size_t batches) {
+    std::unique_lock<std::mutex> lock(mu_);
+    entered_.wait(lock, [&] { return sizes_.size() >= batches; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    opened_.notify_all();
+  }
+  std::vector<int64_t> sizes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sizes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable entered_, opened_;
+  bool open_ = false;
+  std::vector<int64_t> sizes_;
+};
+
+struct Results {
+  std::vector<std::future<StatusOr<Tensor>>> futures;
+  std::vector<std::shared_ptr<std::promise<StatusOr<Tensor>>>> promises;
+  DynamicBatcher::Done Add() {
+    auto p = std::make_shared<std::promise<StatusOr<Tensor>>>();
+    futures.push_back(p->get_future());
+    promises.push_back(p);
+    return [p](StatusOr<Tensor> t) { p->set_value(std::move(t)); };
+  }
+};
+
+TEST(DynamicBatcherTest, RequestsThatWaitAreMergedIntoOneForwardPass) {
+  GatedForward gate;
+  std::vector<int64_t> reported;
+  std::mutex reported_mu;
+  BatchingOptions options;
+  options.max_batch_size = 8;
+  {
+    DynamicBatcher batcher(
+        2, [&gate](const Tensor& t) { return gate(t); }, options,
+        [&](int64_t rows) {
+          std::lock_guard<std::mutex> lock(reported_mu);
+          reported.push_back(rows);
+        });
+    Results results;
+    batcher.Submit({1, 1}, 1, results.Add());
+    gate.WaitEntered(1);  // the first request is in the model; these three must wait
+    batcher.Submit({2, 2}, 1, results.Add());
+    batcher.Submit({3, 3, 4, 4}, 2, results.Add());
+    batcher.Submit({5, 5}, 1, results.Add());
+    gate.Open();
+    std::vector<float> firsts;
+    for (auto& f : results.futures) {
+      StatusOr<Tensor> t = f.get();
+      ASSERT_TRUE(t.ok()) << t.status();
+      firsts.push_back(t->f32()[0]);
+    }
+    EXPECT_EQ(firsts, (std::vector<float>{2, 4, 6, 10}));  // each gets its own rows back
+  }
+  EXPECT_EQ(gate.sizes(), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(reported, (std::vector<int64_t>{1, 4}));
+}
+
+TEST(DynamicBatcherTest, ABatchNeverExceedsItsLimitButALargeRequestRunsAlone) {
+  GatedForward gate;
+  BatchingOptions options;
+  options.max_batch_size = 3;
+  DynamicBatcher batcher(
+      1, [&gate](const Tensor& t) { return gate(t); }, options);
+  Results results;
+  batcher.Submit({1}, 1, results.Add());
+  gate.WaitEntered(1);
+  batcher.Submit({1, 2}, 2, results.Add());
+  batcher.Submit({1, 2}, 2, results.Add());  // 2 + 2 > 3: the next batch
+  batcher.Submit({1, 2, 3, 4, 5}, 5, results.Add());
+  gate.Open();
+  for (auto& f : results.futures) ASSERT_TRUE(f.get().ok());
+  EXPECT_EQ(gate.sizes(), (std::vector<int64_t>{1, 2, 2, 5}));
+}
+
+TEST(DynamicBatcherTest, OneBadRequestDoesNotFailTheOthersInItsBatch) {
+  GatedForward gate;
+  DynamicBatcher batcher(
+      1, [&gate](const Tensor& t) { return gate(t); }, BatchingOptions{});
+  Results results;
+  batcher.Submit({1}, 1, results.Add());
+  gate.WaitEntered(1);
+  batcher.Submit({2}, 1, results.Add());
+  batcher.Submit({-1}, 1, results.Add());
+  batcher.Submit({3}, 1, results.Add());
+  gate.Open();
+  EXPECT_TRUE(results.futures[0].get().ok());
+  EXPECT_TRUE(results.futures[1].get().ok());
+  EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(results.futures[3].get().ok());
+}
+
+TEST(DynamicBatcherTest, AFullQueueRefusesAtOnce) {
+  GatedForward gate;
+  BatchingOptions options;
+  options.max_queued_rows = 2;
+  DynamicBatcher batcher(
+      1, [&gate](const Tensor& t) { return gate(t); }, options);
+  Results results;
+  batcher.Submit({1}, 1, results.Add());
+  gate.WaitEntered(1);
+  batcher.Submit({1, 2}, 2, results.Add());  // queued: 2 rows
+  batcher.Submit({1}, 1, results.Add());     // 3 > 2
+  EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kUnavailable);
+  gate.Open();
+  EXPECT_TRUE(results.futures[0].get().ok());
+  EXPECT_TRUE(results.futures[1].get().ok());
+}
+
+TEST(DynamicBatcherTest, TheBatcherMayBeDestroyedFromItsOwnCompletion) {
+  // As when a request holds the last reference to a model version that a reload replaced.
+  auto batcher = std::make_shared<std::unique_ptr<DynamicBatcher>>();
+  *batcher = std::make_unique<DynamicBatcher>(
+      1, [](const Tensor& t) -> StatusOr<Tensor> { return t; }, BatchingOptions{});
+  std::promise<void> done;
+  (*batcher)->Submit({1}, 1, [batcher, &done](StatusOr<Tensor> t) {
+    EXPECT_TRUE(t.ok());
+    batcher->reset();  // joins nothing: its thread ends by itself
+    done.set_value();
+  });
+  done.get_future().get();
+}
+
+TEST(DynamicBatcherTest, DestroyingFinishesWhatIsQueued) {
+  std::vector<std::future<StatusOr<Tensor>>> futures;
+  {
+    DynamicBatcher batcher(
+        1, [](const Tensor& t) -> StatusOr<Tensor> { return t; }, BatchingOptions{});
+    for (int i = 0; i < 20; ++i) {
+      auto p = std::make_shared<std::promise<StatusOr<Tensor>>>();
+      futures.push_back(p->get_future());
+      batcher.Submit({static_cast<float>(i)}, 1, [p](StatusOr<Tensor> t) { p->set_value(t); });
+    }
+  }
+  for (auto& f : futures) EXPECT_TRUE(f.get().ok());
+}
+
+}  // namespace
+}  // namespace hearth::serve

@@ -1,0 +1,147 @@
+// Model sources and hot reload: a repository's versions appear and switch atomically, a corrupt
+// version is refused while the old one keeps serving, requests keep the version they started
+// on, and aliases name versions.
+#include "serve/model_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "serve/serve_test_util.h"
+
+namespace hearth::serve {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ModelRegistryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::FreshDir("registry"));
+    checkpoint_ = new std::string(testing::TrainExample("logistic_regression", *dir_));
+  }
+  static void TearDownTestSuite() { fs::remove_all(*dir_); }
+
+  // repo/NAME/VERSION/model.safetensors, a copy of the trained checkpoint.
+  static void AddVersion(const std::string& repo, const std::string& name, int version) {
+    const fs::path d = fs::path(repo) / name / std::to_string(version);
+    fs::create_directories(d);
+    fs::copy_file(*checkpoint_, d / "model.safetensors", fs::copy_options::overwrite_existing);
+  }
+
+  RegistryOptions Logged() {
+    RegistryOptions o;
+    o.log = [this](const std::string& line) { log_ += line + "\n"; };
+    return o;
+  }
+
+  static std::string* dir_;
+  static std::string* checkpoint_;
+  std::string log_;
+};
+std::string* ModelRegistryTest::dir_;
+std::string* ModelRegistryTest::checkpoint_;
+
+TEST_F(ModelRegistryTest, ACheckpointFileIsNamedByItsJobSpec) {
+  ModelRegistry registry({ParseModelSource(*checkpoint_)}, Logged());
+  ASSERT_TRUE(registry.Reload().ok()) << log_;
+  auto model = registry.Find("logistic-regression");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->version(), 1);
+  EXPECT_TRUE(registry.ready());
+}
+
+TEST_F(ModelRegistryTest, ARunDirectoryServesItsBestCheckpoint) {
+  ModelRegistry registry({ParseModelSource("lr=" + *dir_ + "/logistic_regression")}, Logged());
+  ASSERT_TRUE(registry.Reload().ok()) << log_;
+  auto model = registry.Find("lr");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->path(), *checkpoint_);
+}
+
+TEST_F(ModelRegistryTest, NewVersionsSwitchInAndACorruptOneIsRefused) {
+  const std::string repo = *dir_ + "/repo";
+  fs::remove_all(repo);
+  AddVersion(repo, "clf", 1);
+  ModelRegistry registry({ParseModelSource(repo)}, Logged());
+  ASSERT_TRUE(registry.Reload().ok()) << log_;
+  auto v1 = registry.Find("clf");
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ((*v1)->version(), 1);
+
+  AddVersion(repo, "clf", 2);
+  ASSERT_TRUE(registry.Reload().ok());
+  auto v2 = registry.Find("clf");
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ((*v2)->version(), 2);
+  EXPECT_EQ((*registry.Find("clf", 1))->version(), 1) << "older versions stay addressable";
+  // A request that started on version 1 still holds it, and it still answers.
+  EXPECT_TRUE((*v1)->Infer({1, 2}, 1).ok());
+
+  // Version 3 arrives truncated (a copy still in progress, or a bad file).
+  const fs::path bad = fs::path(repo) / "clf" / "3";
+  fs::create_directories(bad);
+  {
+    std::ifstream in(*checkpoint_, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(bad / "model.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_TRUE(absl::StrContains(log_, "refused")) << log_;
+  EXPECT_EQ((*registry.Find("clf"))->version(), 2) << "the old version keeps serving";
+  EXPECT_FALSE(registry.Find("clf", 3).ok());
+  EXPECT_FALSE(registry.List()[0].error.empty());
+
+  // Fixed in place: it loads on the next look.
+  fs::copy_file(*checkpoint_, bad / "model.safetensors", fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ((*registry.Find("clf"))->version(), 3);
+}
+
+TEST_F(ModelRegistryTest, AliasesNameVersions) {
+  const std::string repo = *dir_ + "/aliased";
+  fs::remove_all(repo);
+  AddVersion(repo, "clf", 1);
+  AddVersion(repo, "clf", 2);
+  std::ofstream(repo + "/clf/aliases.json") << R"({"production": 1, "canary": 2, "gone": 9})";
+  ModelRegistry registry({ParseModelSource(repo)}, Logged());
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ((*registry.Find("clf", std::nullopt, "production"))->version(), 1);
+  EXPECT_EQ((*registry.Find("clf", std::nullopt, "canary"))->version(), 2);
+  EXPECT_FALSE(registry.Find("clf", std::nullopt, "gone").ok());
+  EXPECT_TRUE(absl::StrContains(log_, "alias `gone` ignored")) << log_;
+}
+
+TEST_F(ModelRegistryTest, OnlyTheNewestVersionsAreServed) {
+  const std::string repo = *dir_ + "/many";
+  fs::remove_all(repo);
+  for (int v = 1; v <= 4; ++v) AddVersion(repo, "clf", v);
+  RegistryOptions options = Logged();
+  options.max_versions = 2;
+  ModelRegistry registry({ParseModelSource(repo)}, options);
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ(registry.List()[0].versions, (std::vector<int64_t>{3, 4}));
+}
+
+TEST_F(ModelRegistryTest, SourcesThatCannotServeSaySo) {
+  ModelRegistry missing({ParseModelSource(*dir_ + "/nothing-here")}, Logged());
+  Status s = missing.Reload();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(missing.ready());
+  const std::string junk = *dir_ + "/junk.safetensors";
+  std::ofstream(junk) << "not a checkpoint";
+  ModelRegistry corrupt({ParseModelSource(junk)}, Logged());
+  s = corrupt.Reload();
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "refused")) << s;
+  ModelRegistry twice(
+      {ParseModelSource("a=" + *checkpoint_), ParseModelSource("a=" + *checkpoint_)}, Logged());
+  s = twice.Reload();
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(twice.ready()) << "the first still serves";
+}
+
+}  // namespace
+}  // namespace hearth::serve
