@@ -189,6 +189,10 @@ class Parser {
       ++i_;
       return absl::OkStatus();
     }
+    if (options_.pack_numbers && AtNumber()) {
+      HEARTH_ASSIGN_OR_RETURN(const bool whole, PackedNumbers(out));
+      if (whole) return absl::OkStatus();
+    }
     while (true) {
       if (Peek() == ']') return Error("expected a value, found ']' (no comma before ']')");
       Value element;
@@ -318,6 +322,14 @@ class Parser {
 
   absl::Status Number(Value* out) {
     const size_t begin = i_;
+    HEARTH_RETURN_IF_ERROR(ScanNumber());
+    out->type = Value::Type::kNumber;
+    out->text = std::string(s_.substr(begin, i_ - begin));
+    return absl::OkStatus();
+  }
+
+  // Steps over one number, checking its syntax (RFC 8259).
+  absl::Status ScanNumber() {
     auto digits = [&] {
       const size_t from = i_;
       while (!AtEnd() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
@@ -341,9 +353,45 @@ class Parser {
     }
     if (std::isalpha(static_cast<unsigned char>(Peek())) || Peek() == '_')
       return Error(absl::StrFormat("unexpected %s after a number", Found()));
-    out->type = Value::Type::kNumber;
-    out->text = std::string(s_.substr(begin, i_ - begin));
     return absl::OkStatus();
+  }
+
+  bool AtNumber() const { return Peek() == '-' || (Peek() >= '0' && Peek() <= '9'); }
+
+  // ParseOptions::pack_numbers: an array that starts with a number is read straight into
+  // out->numbers while its elements are numbers. Returns true when the whole array was packed;
+  // false, with the numbers so far turned into elements, when another kind of value follows (the
+  // caller goes on element by element from there).
+  StatusOr<bool> PackedNumbers(Value* out) {
+    while (true) {
+      const size_t begin = i_;
+      HEARTH_RETURN_IF_ERROR(ScanNumber());
+      double v = 0;
+      const auto [end, ec] = std::from_chars(s_.data() + begin, s_.data() + i_, v);
+      if (ec == std::errc::result_out_of_range)  // the consumer refuses it as out of range
+        v = s_[begin] == '-' ? -HUGE_VAL : HUGE_VAL;
+      out->numbers.push_back(v);
+      SkipSpace();
+      if (Peek() == ']') {
+        ++i_;
+        out->packed = true;
+        return true;
+      }
+      if (Peek() != ',')
+        return Error(absl::StrFormat("expected ',' or ']' in a list, found %s", Found()));
+      ++i_;
+      SkipSpace();
+      if (AtNumber()) continue;
+      for (double n : out->numbers) {
+        Value element;
+        element.type = Value::Type::kNumber;
+        element.pos = out->pos;
+        AppendDouble(element.text, n);
+        out->array.push_back(std::move(element));
+      }
+      out->numbers.clear();
+      return false;
+    }
   }
 
   absl::Status Literal(Value* out) {

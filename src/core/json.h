@@ -35,6 +35,10 @@ struct Value {
   // integers keep all 64 bits).
   std::string text;
   std::vector<Value> array;
+  // With ParseOptions::pack_numbers, an array of numbers only: its values, `array` empty and
+  // `packed` set (a tensor's data, read without a Value per number).
+  std::vector<double> numbers;
+  bool packed = false;
   std::vector<Member> object;  // in document order (repeated keys only if the parse allowed them)
 
   bool is_string() const { return type == Type::kString; }
@@ -62,6 +66,9 @@ struct ParseOptions {
   // A job spec keeps repeated keys, so its checks can name them (protobuf takes the last); the
   // checkpoint formats reject them.
   bool allow_repeated_keys = false;
+  // Arrays of numbers go to Value::numbers as doubles (for large numeric payloads: one Value per
+  // number costs several times the parse). Integers past 2^53 lose precision there.
+  bool pack_numbers = false;
 };
 
 // Parses one JSON document (surrounding whitespace allowed). Errors are InvalidArgument

@@ -28,9 +28,14 @@ struct DynamicBatcher::State {
         options(options),
         on_batch(std::move(on_batch)) {}
 
-  // Takes the next batch off the queue (waiting for it); false when stopping and drained.
+  // Takes the next batch off the queue (waiting for it) and sets `running`; false when stopping
+  // and drained.
   bool NextBatch(std::vector<Request>& batch);
-  void Run(std::vector<Request>& batch);
+  // The forward pass for `batch`: each request's outputs, in order.
+  std::vector<StatusOr<Tensor>> Compute(const std::vector<Request>& batch);
+  // Clears `running`, then hands each request its result. The completions run after `running`
+  // is cleared: one of them may destroy the batcher, whose thread must then be free to stop.
+  void Finish(std::vector<Request>& batch, std::vector<StatusOr<Tensor>> results);
   void Loop();
 
   const int64_t width;
@@ -43,6 +48,9 @@ struct DynamicBatcher::State {
   std::deque<Request> queue ABSL_GUARDED_BY(mu);
   int64_t queued_rows ABSL_GUARDED_BY(mu) = 0;
   bool stopping ABSL_GUARDED_BY(mu) = false;
+  // A forward pass is under way (on the batcher's thread, or inline on a caller's): the model
+  // is used by one thread at a time.
+  bool running ABSL_GUARDED_BY(mu) = false;
   // The batcher was destroyed from its own thread: the model may be gone, so fail the rest.
   bool orphaned ABSL_GUARDED_BY(mu) = false;
 };
@@ -69,25 +77,38 @@ DynamicBatcher::~DynamicBatcher() {
 }
 
 void DynamicBatcher::Submit(std::vector<float> values, int64_t rows, Done done) {
+  const std::shared_ptr<State> state = state_;  // `this` may die inside `done`
   Status refused;
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    if (state_->stopping) {
+    std::unique_lock<std::mutex> lock(state->mu);
+    if (!state->stopping && !state->running && state->queue.empty() &&
+        options_.max_queue_delay_us <= 0) {
+      // Nothing to merge with: run it here and spare two thread hand-offs. Requests arriving
+      // meanwhile queue up for the batcher's thread, which merges them.
+      state->running = true;
+      lock.unlock();
+      std::vector<State::Request> batch;
+      batch.push_back(State::Request{std::move(values), rows, std::move(done)});
+      std::vector<StatusOr<Tensor>> results = state->Compute(batch);
+      state->Finish(batch, std::move(results));
+      return;
+    }
+    if (state->stopping) {
       refused = absl::UnavailableError("the model is being unloaded; retry");
-    } else if (state_->queued_rows + rows > options_.max_queued_rows && !state_->queue.empty()) {
+    } else if (state->queued_rows + rows > options_.max_queued_rows && !state->queue.empty()) {
       refused = absl::UnavailableError(absl::StrFormat(
           "%d rows are already waiting for this model (max_queued_rows %d); retry later",
-          state_->queued_rows, options_.max_queued_rows));
+          state->queued_rows, options_.max_queued_rows));
     } else {
-      state_->queue.push_back(State::Request{std::move(values), rows, std::move(done)});
-      state_->queued_rows += rows;
+      state->queue.push_back(State::Request{std::move(values), rows, std::move(done)});
+      state->queued_rows += rows;
     }
   }
   if (!refused.ok()) {
     done(refused);
     return;
   }
-  state_->work.notify_one();
+  state->work.notify_one();
 }
 
 StatusOr<Tensor> DynamicBatcher::Infer(std::vector<float> values, int64_t rows) {
@@ -106,7 +127,7 @@ int64_t DynamicBatcher::queued_rows() const {
 bool DynamicBatcher::State::NextBatch(std::vector<Request>& batch) {
   batch.clear();
   std::unique_lock<std::mutex> lock(mu);
-  work.wait(lock, [this] { return stopping || !queue.empty(); });
+  work.wait(lock, [this] { return !running && (stopping || !queue.empty()); });
   if (queue.empty()) return false;  // stopping, and nothing left to finish
   if (orphaned) {
     while (!queue.empty()) {
@@ -118,6 +139,7 @@ bool DynamicBatcher::State::NextBatch(std::vector<Request>& batch) {
     batch.clear();
     return false;
   }
+  running = true;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::microseconds(options.max_queue_delay_us);
   int64_t rows = 0;
@@ -137,11 +159,12 @@ bool DynamicBatcher::State::NextBatch(std::vector<Request>& batch) {
   }
 }
 
-void DynamicBatcher::State::Run(std::vector<Request>& batch) {
+std::vector<StatusOr<Tensor>> DynamicBatcher::State::Compute(const std::vector<Request>& batch) {
   // Tests hold a batch here so that the requests arriving meanwhile queue up behind it.
   faults::MaybePause("serve_batch", {});
   int64_t rows = 0;
   for (const Request& r : batch) rows += r.rows;
+  std::vector<StatusOr<Tensor>> results;
   StatusOr<Tensor> outputs = absl::UnknownError("not run");
   if (batch.size() == 1) {
     outputs = forward(Tensor::FromVector(batch[0].values, Shape{rows, width}));
@@ -157,35 +180,40 @@ void DynamicBatcher::State::Run(std::vector<Request>& batch) {
   if (on_batch) on_batch(rows);
   if (!outputs.ok() && batch.size() > 1) {
     // One request's rows must not fail the others: run each alone to find out whose they are.
-    std::vector<StatusOr<Tensor>> alone;
-    for (Request& r : batch)
-      alone.push_back(forward(Tensor::FromVector(r.values, Shape{r.rows, width})));
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(alone[i]));
-    return;
+    for (const Request& r : batch)
+      results.push_back(forward(Tensor::FromVector(r.values, Shape{r.rows, width})));
+    return results;
   }
   if (!outputs.ok() || batch.size() == 1) {
-    batch[0].done(std::move(outputs));
-    return;
+    results.push_back(std::move(outputs));
+    return results;
   }
-  // Slice every request's rows out before any completion runs: a completion may drop the last
-  // reference to the model, and with it `forward`'s model.
   const int64_t per_row = outputs->numel() / std::max<int64_t>(rows, 1);
   Shape row_shape = outputs->shape();
-  std::vector<Tensor> mine;
   int64_t first = 0;
   for (const Request& r : batch) {
     row_shape[0] = r.rows;
     Tensor t = Tensor::Empty(row_shape);
     std::memcpy(t.f32(), outputs->f32() + first * per_row, sizeof(float) * r.rows * per_row);
     first += r.rows;
-    mine.push_back(std::move(t));
+    results.push_back(std::move(t));
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(mine[i]));
+  return results;
+}
+
+void DynamicBatcher::State::Finish(std::vector<Request>& batch,
+                                   std::vector<StatusOr<Tensor>> results) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    running = false;
+  }
+  work.notify_all();  // the batcher's thread may wait for the model to be free
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 void DynamicBatcher::State::Loop() {
   std::vector<Request> batch;
-  while (NextBatch(batch)) Run(batch);
+  while (NextBatch(batch)) Finish(batch, Compute(batch));
 }
 
 }  // namespace hearth::serve

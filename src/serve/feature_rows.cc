@@ -33,15 +33,23 @@ std::string FeatureRows::Where(int64_t row_index, int64_t feature) const {
   return absl::StrFormat("row %d, feature %d", row_index, feature);
 }
 
+StatusOr<float> FeatureRows::EncodeNumber(double value, int64_t row_index, int64_t feature) const {
+  const float f = static_cast<float>(value);
+  if (!std::isfinite(f))
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: %g is out of the float32 range", Where(row_index, feature), value));
+  return f;
+}
+
 StatusOr<float> FeatureRows::EncodeCell(const json::Value& cell, int64_t row_index,
                                         int64_t feature) const {
   double v = 0;
   switch (cell.type) {
     case json::Value::Type::kNumber:
-      if (!cell.AsDouble(&v) || !std::isfinite(static_cast<float>(v)))
+      if (!cell.AsDouble(&v))
         return absl::InvalidArgumentError(absl::StrFormat("%s: %s is out of the float32 range",
                                                           Where(row_index, feature), cell.text));
-      return static_cast<float>(v);
+      return EncodeNumber(v, row_index, feature);
     case json::Value::Type::kBool:
       return cell.boolean ? 1.0f : 0.0f;
     case json::Value::Type::kNull:
@@ -62,6 +70,20 @@ StatusOr<float> FeatureRows::EncodeCell(const json::Value& cell, int64_t row_ind
 
 Status FeatureRows::Flatten(const json::Value& data, const Span& span,
                             std::vector<float>& out) const {
+  const int64_t width = std::max<int64_t>(width_, 1);
+  if (data.packed) {
+    const int64_t n = static_cast<int64_t>(out.size() - span.start);
+    if (n + static_cast<int64_t>(data.numbers.size()) > span.limit)
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: more values than the %d expected", span.what, span.limit));
+    for (size_t i = 0; i < data.numbers.size(); ++i) {
+      const int64_t k = n + static_cast<int64_t>(i);
+      HEARTH_ASSIGN_OR_RETURN(float v,
+                              EncodeNumber(data.numbers[i], span.first_row + k / width, k % width));
+      out.push_back(v);
+    }
+    return absl::OkStatus();
+  }
   if (data.is_array()) {
     for (const json::Value& v : data.array) HEARTH_RETURN_IF_ERROR(Flatten(v, span, out));
     return absl::OkStatus();
@@ -70,7 +92,6 @@ Status FeatureRows::Flatten(const json::Value& data, const Span& span,
   if (n >= span.limit)
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: more values than the %d expected", span.what, span.limit));
-  const int64_t width = std::max<int64_t>(width_, 1);
   HEARTH_ASSIGN_OR_RETURN(float v, EncodeCell(data, span.first_row + n / width, n % width));
   out.push_back(v);
   return absl::OkStatus();

@@ -39,6 +39,11 @@ class FeatureRows {
                       std::vector<float>& out) const;
   // One value for feature `feature` of row `row_index`.
   StatusOr<float> EncodeCell(const json::Value& cell, int64_t row_index, int64_t feature) const;
+  StatusOr<float> EncodeNumber(double value, int64_t row_index, int64_t feature) const;
+  // The values of a list `data` (packed or not) as cells: `count` of them, by index.
+  static size_t ListSize(const json::Value& data) {
+    return data.packed ? data.numbers.size() : data.array.size();
+  }
 
   // "row 3, field `age`" (or "feature 7" when the columns have no names).
   std::string Where(int64_t row_index, int64_t feature) const;

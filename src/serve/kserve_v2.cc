@@ -23,13 +23,22 @@ Status Invalid(const std::string& message) {
 // The shape of input `i`, checked: positive dimensions whose product fits.
 StatusOr<std::vector<int64_t>> ShapeOf(const json::Value& input, const std::string& what) {
   const json::Value* shape = input.Find("shape");
-  if (shape == nullptr || !shape->is_array() || shape->array.empty())
+  if (shape == nullptr || !shape->is_array() || FeatureRows::ListSize(*shape) == 0)
     return Invalid(absl::StrFormat("%s: `shape` is required, e.g. [1, 784] for one row", what));
   std::vector<int64_t> dims;
   int64_t total = 1;
-  for (const json::Value& d : shape->array) {
+  for (size_t i = 0; i < FeatureRows::ListSize(*shape); ++i) {
     int64_t v = 0;
-    if (!d.AsInt64(&v) || v < 1 || v > (int64_t{1} << 31) || total > (int64_t{1} << 40) / v)
+    bool integer = false;
+    if (shape->packed) {
+      const double d = shape->numbers[i];
+      integer = d >= 1 && d <= static_cast<double>(int64_t{1} << 31) &&
+                d == static_cast<double>(static_cast<int64_t>(d));
+      if (integer) v = static_cast<int64_t>(d);
+    } else {
+      integer = shape->array[i].AsInt64(&v);
+    }
+    if (!integer || v < 1 || v > (int64_t{1} << 31) || total > (int64_t{1} << 40) / v)
       return Invalid(
           absl::StrFormat("%s: `shape` must hold positive integers of a sane size", what));
     total *= v;
@@ -113,19 +122,24 @@ Status ParseColumnInputs(const ServedModel& model, const json::Value& inputs, in
     const json::Value* data = input.Find("data");
     if (data == nullptr || !data->is_array())
       return Invalid(absl::StrFormat("%s: `data` is required, a list of one value per row", what));
-    // [N] or [N, 1] data: flat values, or one-element lists.
-    std::vector<const json::Value*> cells;
-    for (const json::Value& v : data->array) {
-      if (v.is_array() && v.array.size() == 1)
-        cells.push_back(&v.array[0]);
-      else
-        cells.push_back(&v);
-    }
-    if (static_cast<int64_t>(cells.size()) != call.rows)
+    // [N] or [N, 1] data: numbers (packed), or values and one-element lists.
+    const size_t count = FeatureRows::ListSize(*data);
+    if (static_cast<int64_t>(count) != call.rows)
       return Invalid(
-          absl::StrFormat("%s: `data` holds %d values for %d rows", what, cells.size(), call.rows));
+          absl::StrFormat("%s: `data` holds %d values for %d rows", what, count, call.rows));
     for (int64_t r = 0; r < call.rows; ++r) {
-      HEARTH_ASSIGN_OR_RETURN(call.values[r * rows.width() + j], rows.EncodeCell(*cells[r], r, j));
+      float& out = call.values[r * rows.width() + j];
+      if (data->packed) {
+        HEARTH_ASSIGN_OR_RETURN(out, rows.EncodeNumber(data->numbers[r], r, j));
+        continue;
+      }
+      const json::Value& v = data->array[r];
+      if (v.packed && v.numbers.size() == 1) {
+        HEARTH_ASSIGN_OR_RETURN(out, rows.EncodeNumber(v.numbers[0], r, j));
+        continue;
+      }
+      HEARTH_ASSIGN_OR_RETURN(
+          out, rows.EncodeCell(v.is_array() && v.array.size() == 1 ? v.array[0] : v, r, j));
     }
   }
   std::vector<std::string> missing;
@@ -217,7 +231,7 @@ std::string ModelMetadata(const ServedModel& model, const std::vector<int64_t>& 
 
 StatusOr<InferCall> ParseInferRequest(const ServedModel& model, std::string_view body,
                                       int64_t max_rows) {
-  StatusOr<json::Value> parsed = json::Parse(body);
+  StatusOr<json::Value> parsed = json::Parse(body, json::ParseOptions{.pack_numbers = true});
   if (!parsed.ok())
     return Invalid(absl::StrFormat("the body is not JSON: %s", parsed.status().message()));
   const json::Value& request = *parsed;

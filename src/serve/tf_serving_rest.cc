@@ -38,7 +38,7 @@ Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_
     seen[j] = true;
     if (!m.value.is_array())
       return Invalid(absl::StrFormat("inputs `%s`: expected a list of one value per row", m.key));
-    const int64_t n = static_cast<int64_t>(m.value.array.size());
+    const int64_t n = static_cast<int64_t>(FeatureRows::ListSize(m.value));
     if (i == 0) {
       HEARTH_RETURN_IF_ERROR(CheckRows(n, max_rows));
       call.rows = n;
@@ -49,7 +49,8 @@ Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_
     }
     for (int64_t r = 0; r < n; ++r) {
       HEARTH_ASSIGN_OR_RETURN(call.values[r * rows.width() + j],
-                              rows.EncodeCell(m.value.array[r], r, j));
+                              m.value.packed ? rows.EncodeNumber(m.value.numbers[r], r, j)
+                                             : rows.EncodeCell(m.value.array[r], r, j));
     }
   }
   for (int64_t j = 0; j < rows.width(); ++j)
@@ -79,7 +80,7 @@ std::string ModelStatusJson(const ModelStatus& status, std::optional<int64_t> on
 
 StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_view body,
                                           int64_t max_rows) {
-  StatusOr<json::Value> parsed = json::Parse(body);
+  StatusOr<json::Value> parsed = json::Parse(body, json::ParseOptions{.pack_numbers = true});
   if (!parsed.ok())
     return Invalid(absl::StrFormat("the body is not JSON: %s", parsed.status().message()));
   if (!parsed->is_object())
@@ -94,6 +95,17 @@ StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_
     return call;
   }
   const json::Value* list = instances != nullptr ? instances : inputs;
+  if (list != nullptr && list->packed) {
+    // Bare numbers: one per row, for a one-feature model.
+    if (model.rows().width() != 1)
+      return Invalid(absl::StrFormat(
+          "instances: bare numbers are rows of a one-feature model; this one takes %d per row",
+          model.rows().width()));
+    call.rows = static_cast<int64_t>(list->numbers.size());
+    HEARTH_RETURN_IF_ERROR(CheckRows(call.rows, max_rows));
+    HEARTH_RETURN_IF_ERROR(model.rows().AppendValues(*list, call.rows, "instances", call.values));
+    return call;
+  }
   if (list == nullptr || !list->is_array() || list->array.empty())
     return Invalid(
         "`instances` is required: a list of rows, each a list of values or an object of named "

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cstdint>
 #include <string>
 
@@ -123,6 +125,45 @@ TEST(JsonTest, WrittenStringsAndDoublesReadBackExactly) {
   EXPECT_EQ(d, 0.1);
   ASSERT_TRUE(v->array[2].AsDouble(&d));
   EXPECT_EQ(d, -3.4028234663852886e38);
+}
+
+}  // namespace
+}  // namespace hearth::json
+
+namespace hearth::json {
+namespace {
+
+TEST(JsonPackedTest, ArraysOfNumbersArePackedAndMixedOnesAreNot) {
+  ParseOptions packed;
+  packed.pack_numbers = true;
+  StatusOr<Value> v =
+      Parse(R"({"data": [1, -2.5, 3e2], "mixed": [1, "a", 2], "nested": [[1, 2], [3]],
+                                "empty": [], "huge": [1e400]})",
+            packed);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const Value& data = *v->Find("data");
+  EXPECT_TRUE(data.packed);
+  EXPECT_TRUE(data.array.empty());
+  EXPECT_EQ(data.numbers, (std::vector<double>{1, -2.5, 300}));
+  const Value& mixed = *v->Find("mixed");
+  EXPECT_FALSE(mixed.packed);
+  ASSERT_EQ(mixed.array.size(), 3u);
+  uint64_t one = 0;
+  EXPECT_TRUE(mixed.array[0].AsUint64(&one));
+  EXPECT_EQ(one, 1u);
+  EXPECT_EQ(mixed.array[1].text, "a");
+  EXPECT_EQ(mixed.array[2].text, "2");
+  const Value& nested = *v->Find("nested");
+  EXPECT_FALSE(nested.packed);
+  EXPECT_TRUE(nested.array[0].packed);
+  EXPECT_EQ(nested.array[1].numbers, (std::vector<double>{3}));
+  EXPECT_FALSE(v->Find("empty")->packed);
+  EXPECT_TRUE(std::isinf(v->Find("huge")->numbers[0])) << "out of range reads as infinite";
+  // Syntax is checked as strictly as element by element.
+  for (const char* bad : {"[1, 2,]", "[1 2]", "[01]", "[1.]", "[1, -]", "[1e]", "[1x]"})
+    EXPECT_FALSE(Parse(bad, packed).ok()) << bad;
+  // Unpacked by default.
+  EXPECT_FALSE(Parse("[1, 2]")->packed);
 }
 
 }  // namespace

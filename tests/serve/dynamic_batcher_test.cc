@@ -1,5 +1,7 @@
 // The dynamic batcher, driven without clocks: the model's forward pass waits on a gate the test
-// opens, so the requests that arrive meanwhile are queued for certain and must be merged.
+// opens, so the requests that arrive meanwhile are queued for certain and must be merged. An idle
+// batcher runs a request inline on its caller's thread, so the held first request is submitted
+// from a thread of its own.
 #include "serve/dynamic_batcher.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace hearth::serve {
@@ -73,12 +76,14 @@ TEST(DynamicBatcherTest, RequestsThatWaitAreMergedIntoOneForwardPass) {
           reported.push_back(rows);
         });
     Results results;
-    batcher.Submit({1, 1}, 1, results.Add());
+    // The first runs at once (inline, the batcher being idle) on its own thread and is held.
+    std::thread first([&, done = results.Add()] { batcher.Submit({1, 1}, 1, done); });
     gate.WaitEntered(1);  // the first request is in the model; these three must wait
     batcher.Submit({2, 2}, 1, results.Add());
     batcher.Submit({3, 3, 4, 4}, 2, results.Add());
     batcher.Submit({5, 5}, 1, results.Add());
     gate.Open();
+    first.join();
     std::vector<float> firsts;
     for (auto& f : results.futures) {
       StatusOr<Tensor> t = f.get();
@@ -98,12 +103,13 @@ TEST(DynamicBatcherTest, ABatchNeverExceedsItsLimitButALargeRequestRunsAlone) {
   DynamicBatcher batcher(
       1, [&gate](const Tensor& t) { return gate(t); }, options);
   Results results;
-  batcher.Submit({1}, 1, results.Add());
+  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
   gate.WaitEntered(1);
   batcher.Submit({1, 2}, 2, results.Add());
   batcher.Submit({1, 2}, 2, results.Add());  // 2 + 2 > 3: the next batch
   batcher.Submit({1, 2, 3, 4, 5}, 5, results.Add());
   gate.Open();
+  first.join();
   for (auto& f : results.futures) ASSERT_TRUE(f.get().ok());
   EXPECT_EQ(gate.sizes(), (std::vector<int64_t>{1, 2, 2, 5}));
 }
@@ -113,12 +119,13 @@ TEST(DynamicBatcherTest, OneBadRequestDoesNotFailTheOthersInItsBatch) {
   DynamicBatcher batcher(
       1, [&gate](const Tensor& t) { return gate(t); }, BatchingOptions{});
   Results results;
-  batcher.Submit({1}, 1, results.Add());
+  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
   gate.WaitEntered(1);
   batcher.Submit({2}, 1, results.Add());
   batcher.Submit({-1}, 1, results.Add());
   batcher.Submit({3}, 1, results.Add());
   gate.Open();
+  first.join();
   EXPECT_TRUE(results.futures[0].get().ok());
   EXPECT_TRUE(results.futures[1].get().ok());
   EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kInvalidArgument);
@@ -132,28 +139,50 @@ TEST(DynamicBatcherTest, AFullQueueRefusesAtOnce) {
   DynamicBatcher batcher(
       1, [&gate](const Tensor& t) { return gate(t); }, options);
   Results results;
-  batcher.Submit({1}, 1, results.Add());
+  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
   gate.WaitEntered(1);
   batcher.Submit({1, 2}, 2, results.Add());  // queued: 2 rows
   batcher.Submit({1}, 1, results.Add());     // 3 > 2
   EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kUnavailable);
   gate.Open();
+  first.join();
   EXPECT_TRUE(results.futures[0].get().ok());
   EXPECT_TRUE(results.futures[1].get().ok());
 }
 
 TEST(DynamicBatcherTest, TheBatcherMayBeDestroyedFromItsOwnCompletion) {
-  // As when a request holds the last reference to a model version that a reload replaced.
-  auto batcher = std::make_shared<std::unique_ptr<DynamicBatcher>>();
-  *batcher = std::make_unique<DynamicBatcher>(
-      1, [](const Tensor& t) -> StatusOr<Tensor> { return t; }, BatchingOptions{});
-  std::promise<void> done;
-  (*batcher)->Submit({1}, 1, [batcher, &done](StatusOr<Tensor> t) {
+  // As when a request holds the last reference to a model version that a reload replaced: the
+  // second request completes on the batcher's thread and destroys the batcher there.
+  GatedForward gate;
+  auto batcher = std::make_shared<std::unique_ptr<DynamicBatcher>>(std::make_unique<DynamicBatcher>(
+      1, [&gate](const Tensor& t) { return gate(t); }, BatchingOptions{}));
+  Results results;
+  DynamicBatcher* raw = batcher->get();
+  std::thread first([raw, done = results.Add()] { raw->Submit({1}, 1, done); });
+  gate.WaitEntered(1);
+  std::promise<std::thread::id> destroyed_on;
+  raw->Submit({2}, 1, [batcher, &destroyed_on](StatusOr<Tensor> t) {
     EXPECT_TRUE(t.ok());
-    batcher->reset();  // joins nothing: its thread ends by itself
-    done.set_value();
+    batcher->reset();  // on the batcher's own thread: it cannot join itself, and must not crash
+    destroyed_on.set_value(std::this_thread::get_id());
   });
-  done.get_future().get();
+  gate.Open();
+  first.join();
+  EXPECT_NE(destroyed_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_TRUE(results.futures[0].get().ok());
+}
+
+TEST(DynamicBatcherTest, AnIdleBatcherRunsARequestOnTheCallersThread) {
+  std::thread::id ran_on;
+  DynamicBatcher batcher(
+      1,
+      [&ran_on](const Tensor& t) -> StatusOr<Tensor> {
+        ran_on = std::this_thread::get_id();
+        return t;
+      },
+      BatchingOptions{});
+  EXPECT_TRUE(batcher.Infer({1}, 1).ok());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 TEST(DynamicBatcherTest, DestroyingFinishesWhatIsQueued) {

@@ -142,7 +142,9 @@ TEST_F(ServeHttpTest, ConcurrentRequestsAreMergedIntoBatches) {
   // The first batch waits in the batcher until released, so the next requests queue behind it.
   ::setenv("HEARTH_FAULTS", "serve_batch:mode=pause,times=1", 1);
   ::setenv("HEARTH_FAULT_DIR", faults.c_str(), 1);
-  const std::string base = Start({"logit=" + *checkpoint_, "--poll-seconds", "0"});
+  // Two I/O threads: the held batch runs inline on one, the other takes the next requests.
+  const std::string base =
+      Start({"logit=" + *checkpoint_, "--poll-seconds", "0", "--io-threads", "2"});
   ::unsetenv("HEARTH_FAULTS");
   ::unsetenv("HEARTH_FAULT_DIR");
   const std::string body = *dir_ + "/one.json";
