@@ -103,6 +103,7 @@ class TrainedModel {
     std::string label;                 // the class name when the labels were strings
     std::vector<float> probabilities;  // classification
     std::vector<float> values;         // regression
+    float distance = 0;                // clustering: Euclidean, to its centroid
   };
   StatusOr<std::vector<Prediction>> Predict(const Tensor& features);
   // The predictions that Outputs `outputs` [N, num_outputs] stand for (row i of `outputs` is

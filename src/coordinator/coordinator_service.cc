@@ -12,6 +12,7 @@
 #include "coordinator/job_logs.h"
 #include "coordinator/rotating_log.h"
 #include "hearth/job.h"
+#include "serve/proto_rows.h"
 
 namespace hearth::coordinator {
 namespace {
@@ -390,19 +391,14 @@ grpc::Status CoordinatorService::Predict(grpc::ServerContext* context,
       if (request->rows_size() == 0)
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "rows: give at least one row, or input_path");
-      const int width = request->rows(0).values_size();
-      if (width == 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "rows[0]: no values");
+      // Decoded as `hearth serve` decodes rows: named fields, and errors naming row and field.
+      const serve::FeatureRows layout(*lease->model);
       std::vector<float> values;
-      values.reserve(static_cast<size_t>(request->rows_size()) * width);
-      for (int i = 0; i < request->rows_size(); ++i) {
-        if (request->rows(i).values_size() != width)
-          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              absl::StrFormat("rows[%d]: %d values, but rows[0] has %d", i,
-                                              request->rows(i).values_size(), width));
-        values.insert(values.end(), request->rows(i).values().begin(),
-                      request->rows(i).values().end());
-      }
-      features = Tensor::FromVector(values, Shape{request->rows_size(), width});
+      values.reserve(static_cast<size_t>(request->rows_size()) * layout.width());
+      for (int i = 0; i < request->rows_size(); ++i)
+        if (Status s = serve::AppendProtoRow(layout, request->rows(i), i, values); !s.ok())
+          return ToGrpc(s);
+      features = Tensor::FromVector(values, Shape{request->rows_size(), layout.width()});
     }
     StatusOr<std::vector<TrainedModel::Prediction>> predictions = lease->model->Predict(features);
     if (!predictions.ok()) return ToGrpc(predictions.status());
@@ -413,6 +409,7 @@ grpc::Status CoordinatorService::Predict(grpc::ServerContext* context,
       out->set_label(p.label);
       out->mutable_probabilities()->Add(p.probabilities.begin(), p.probabilities.end());
       out->mutable_values()->Add(p.values.begin(), p.values.end());
+      out->set_distance(p.distance);
     }
     return grpc::Status::OK;
   });

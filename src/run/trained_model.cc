@@ -157,6 +157,7 @@ std::vector<TrainedModel::Prediction> TrainedModel::Interpret(const Tensor& out)
     }
     if (spec_.task() == v1::CLUSTERING) {
       p.class_id = std::min_element(row, row + width) - row;
+      p.distance = std::sqrt(std::max(row[p.class_id], 0.0f));  // the outputs are squared
       continue;
     }
     const float* pr = probs.f32() + i * width;

@@ -40,9 +40,7 @@ void AppendRow(const OutputInfo& info, const Inference& inference, int64_t row, 
   } else if (info.name == "class_id" || info.name == "cluster") {
     out += std::to_string(p.class_id);
   } else if (info.name == "distance") {
-    const int64_t k = inference.outputs.numel() / std::max<int64_t>(inference.outputs.dim(0), 1);
-    const float squared = inference.outputs.f32()[row * k + p.class_id];
-    json::AppendFloat(out, std::sqrt(std::max(squared, 0.0f)));
+    json::AppendFloat(out, p.distance);
   } else {
     const float* values = nullptr;
     size_t count = 0;
