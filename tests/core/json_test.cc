@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include <cstdint>
 #include <string>
@@ -164,6 +166,58 @@ TEST(JsonPackedTest, ArraysOfNumbersArePackedAndMixedOnesAreNot) {
     EXPECT_FALSE(Parse(bad, packed).ok()) << bad;
   // Unpacked by default.
   EXPECT_FALSE(Parse("[1, 2]")->packed);
+}
+
+}  // namespace
+}  // namespace hearth::json
+
+namespace hearth::json {
+namespace {
+
+// Packed numbers convert exactly as std::from_chars does, on the fast path and off it.
+TEST(JsonPackedTest, PackedNumbersMatchFromChars) {
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "1",
+                                    "0.1",
+                                    "0.000123",
+                                    "123.456e-7",
+                                    "1e22",
+                                    "1e23",
+                                    "9007199254740993",
+                                    "123456789012345678901234",
+                                    "2.2250738585072014e-308",
+                                    "1.7976931348623157e308",
+                                    "0.30000000000000004",
+                                    "5e-324",
+                                    "1E+2",
+                                    "-12.5E-3"};
+  uint64_t state = 42;
+  for (int i = 0; i < 2000; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*g", 1 + static_cast<int>(state % 17),
+                  static_cast<double>(state >> 11) / 9007199254740992.0 *
+                      std::pow(10.0, static_cast<int>(state % 40) - 20));
+    texts.push_back(buf);
+  }
+  std::string doc = "[";
+  for (size_t i = 0; i < texts.size(); ++i) doc += (i ? "," : "") + texts[i];
+  doc += "]";
+  ParseOptions packed;
+  packed.pack_numbers = true;
+  StatusOr<Value> v = Parse(doc, packed);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->packed);
+  ASSERT_EQ(v->numbers.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    double expected = 0;
+    std::from_chars(texts[i].data(), texts[i].data() + texts[i].size(), expected);
+    EXPECT_EQ(v->numbers[i], expected) << texts[i];
+  }
+  EXPECT_EQ(Parse("[1e-400]", packed)->numbers[0], 0.0);
+  for (const char* bad : {"[1.5.3]", "[--1]", "[1e+]", "[.5]", "[-]", "[1,2x]"})
+    EXPECT_FALSE(Parse(bad, packed).ok()) << bad;
 }
 
 }  // namespace
