@@ -50,25 +50,23 @@ wait_ready() {  # $1: base URL
 }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
+# measure NAME PORT COMMAND...: starts the server, loads it, stops it; sets NAME_out, NAME_rss.
+measure() {
+  local name=$1 port=$2
+  shift 2
+  "$@" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  wait_ready "http://127.0.0.1:$port"
+  printf -v "${name}_out" '%s' "$("$peers/serve_load.sh" "http://127.0.0.1:$port" mnist 784 "${levels[@]}")"
+  printf -v "${name}_rss" '%s' "$(peak_rss_mb "$pid")"
+  kill "$pid"
+}
 port=$((20000 + RANDOM % 20000))
-"$hearth" serve "mnist=$checkpoint" --listen "127.0.0.1:$port" --poll-seconds 0 --quiet \
-  2>"$work/hearth.log" &
-pids+=($!)
-hearth_pid=$!
-wait_ready "http://127.0.0.1:$port"
-hearth_out=$("$peers/serve_load.sh" "http://127.0.0.1:$port" mnist 784 "${levels[@]}")
-hearth_rss=$(peak_rss_mb "$hearth_pid")
-kill "$hearth_pid"
-
-peer_port=$((port + 1))
-/usr/bin/python3 "$peers/serve_peer.py" "$checkpoint" --port "$peer_port" --name mnist \
-  >"$work/peer.log" 2>&1 &
-pids+=($!)
-peer_pid=$!
-wait_ready "http://127.0.0.1:$peer_port"
-peer_out=$("$peers/serve_load.sh" "http://127.0.0.1:$peer_port" mnist 784 "${levels[@]}")
-peer_rss=$(peak_rss_mb "$peer_pid")
-kill "$peer_pid"
+measure hearth "$port" "$hearth" serve "mnist=$checkpoint" --listen "127.0.0.1:$port" \
+  --poll-seconds 0 --quiet
+measure peer $((port + 1)) /usr/bin/python3 "$peers/serve_peer.py" "$checkpoint" \
+  --port $((port + 1)) --name mnist
 
 field() { echo "$1" | awk -v c="conc=$2" -v k="$3=" '$1 == c {for (i = 1; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1)}'; }
 for c in "${levels[@]}"; do

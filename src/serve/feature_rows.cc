@@ -18,6 +18,25 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
+StatusOr<json::Value> ParseRequestBody(std::string_view body, std::string_view example) {
+  StatusOr<json::Value> parsed = json::Parse(body, json::ParseOptions{.pack_numbers = true});
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the body is not JSON: %s", parsed.status().message()));
+  if (!parsed->is_object())
+    return absl::InvalidArgumentError(absl::StrFormat("the body must be an object: %s", example));
+  return parsed;
+}
+
+Status CheckRowCount(int64_t rows, int64_t max_rows) {
+  if (rows > max_rows)
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%d rows in one request; this server takes at most %d (raise --max-rows, or split the "
+        "request)",
+        rows, max_rows));
+  return absl::OkStatus();
+}
+
 FeatureRows::FeatureRows(const TrainedModel& model)
     : width_(model.record_shape().numel()), names_(model.feature_names()) {}
 

@@ -19,6 +19,12 @@
 
 namespace hearth::serve {
 
+// A request body as JSON (numbers in arrays packed), or INVALID_ARGUMENT "the body is not JSON:
+// LINE:COLUMN: ..." / "the body must be an object: <example>".
+StatusOr<json::Value> ParseRequestBody(std::string_view body, std::string_view example);
+// RESOURCE_EXHAUSTED past the server's --max-rows, naming the flag.
+Status CheckRowCount(int64_t rows, int64_t max_rows);
+
 class FeatureRows {
  public:
   // The layout of `model`'s rows: `width` raw values per row, named when it was trained on CSV.

@@ -47,15 +47,6 @@ StatusOr<std::vector<int64_t>> ShapeOf(const json::Value& input, const std::stri
   return dims;
 }
 
-Status CheckRows(int64_t rows, int64_t max_rows) {
-  if (rows > max_rows)
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "%d rows in one request; this server takes at most %d (raise --max-rows, or split the "
-        "request)",
-        rows, max_rows));
-  return absl::OkStatus();
-}
-
 std::string InputName(const json::Value& input) {
   const json::Value* name = input.Find("name");
   return name != nullptr && name->is_string() ? name->text : "";
@@ -83,7 +74,7 @@ Status ParseTensorInput(const ServedModel& model, const json::Value& input, int6
   if (per_row != width)
     return Invalid(absl::StrFormat("%s: shape [%s] gives %d values per row; the model takes %d",
                                    what, absl::StrJoin(shape, ", "), per_row, width));
-  HEARTH_RETURN_IF_ERROR(CheckRows(shape[0], max_rows));
+  HEARTH_RETURN_IF_ERROR(CheckRowCount(shape[0], max_rows));
   const json::Value* data = input.Find("data");
   if (data == nullptr) return Invalid(absl::StrFormat("%s: `data` is required", what));
   call.rows = shape[0];
@@ -112,7 +103,7 @@ Status ParseColumnInputs(const ServedModel& model, const json::Value& inputs, in
     if (shape.size() > 2 || (shape.size() == 2 && shape[1] != 1))
       return Invalid(absl::StrFormat("%s: a column input has shape [N] or [N, 1]", what));
     if (i == 0) {
-      HEARTH_RETURN_IF_ERROR(CheckRows(shape[0], max_rows));
+      HEARTH_RETURN_IF_ERROR(CheckRowCount(shape[0], max_rows));
       call.rows = shape[0];
       call.values.assign(call.rows * rows.width(), 0.0f);
     } else if (shape[0] != call.rows) {
@@ -231,12 +222,8 @@ std::string ModelMetadata(const ServedModel& model, const std::vector<int64_t>& 
 
 StatusOr<InferCall> ParseInferRequest(const ServedModel& model, std::string_view body,
                                       int64_t max_rows) {
-  StatusOr<json::Value> parsed = json::Parse(body, json::ParseOptions{.pack_numbers = true});
-  if (!parsed.ok())
-    return Invalid(absl::StrFormat("the body is not JSON: %s", parsed.status().message()));
-  const json::Value& request = *parsed;
-  if (!request.is_object())
-    return Invalid("the body must be an object: {\"inputs\": [{\"name\": \"input\", ...}]}");
+  HEARTH_ASSIGN_OR_RETURN(const json::Value request,
+                          ParseRequestBody(body, R"({"inputs": [{"name": "input", ...}]})"));
   InferCall call;
   if (const json::Value* id = request.Find("id"); id != nullptr && id->is_string())
     call.id = id->text;

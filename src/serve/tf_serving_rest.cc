@@ -12,15 +12,6 @@ Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-Status CheckRows(int64_t rows, int64_t max_rows) {
-  if (rows > max_rows)
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "%d instances in one request; this server takes at most %d (raise --max-rows, or "
-        "split the request)",
-        rows, max_rows));
-  return absl::OkStatus();
-}
-
 // {"inputs": {"col": [v, ...], ...}}: rows from columns.
 Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_t max_rows,
                      PredictCall& call) {
@@ -40,7 +31,7 @@ Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_
       return Invalid(absl::StrFormat("inputs `%s`: expected a list of one value per row", m.key));
     const int64_t n = static_cast<int64_t>(FeatureRows::ListSize(m.value));
     if (i == 0) {
-      HEARTH_RETURN_IF_ERROR(CheckRows(n, max_rows));
+      HEARTH_RETURN_IF_ERROR(CheckRowCount(n, max_rows));
       call.rows = n;
       call.values.assign(n * rows.width(), 0.0f);
     } else if (n != call.rows) {
@@ -80,11 +71,9 @@ std::string ModelStatusJson(const ModelStatus& status, std::optional<int64_t> on
 
 StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_view body,
                                           int64_t max_rows) {
-  StatusOr<json::Value> parsed = json::Parse(body, json::ParseOptions{.pack_numbers = true});
-  if (!parsed.ok())
-    return Invalid(absl::StrFormat("the body is not JSON: %s", parsed.status().message()));
-  if (!parsed->is_object())
-    return Invalid("the body must be an object: {\"instances\": [row, ...]}");
+  HEARTH_ASSIGN_OR_RETURN(const json::Value request,
+                          ParseRequestBody(body, R"({"instances": [row, ...]})"));
+  const json::Value* parsed = &request;
   PredictCall call;
   const json::Value* instances = parsed->Find("instances");
   const json::Value* inputs = parsed->Find("inputs");
@@ -102,7 +91,7 @@ StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_
           "instances: bare numbers are rows of a one-feature model; this one takes %d per row",
           model.rows().width()));
     call.rows = static_cast<int64_t>(list->numbers.size());
-    HEARTH_RETURN_IF_ERROR(CheckRows(call.rows, max_rows));
+    HEARTH_RETURN_IF_ERROR(CheckRowCount(call.rows, max_rows));
     HEARTH_RETURN_IF_ERROR(model.rows().AppendValues(*list, call.rows, "instances", call.values));
     return call;
   }
@@ -111,7 +100,7 @@ StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_
         "`instances` is required: a list of rows, each a list of values or an object of named "
         "fields");
   call.rows = static_cast<int64_t>(list->array.size());
-  HEARTH_RETURN_IF_ERROR(CheckRows(call.rows, max_rows));
+  HEARTH_RETURN_IF_ERROR(CheckRowCount(call.rows, max_rows));
   call.values.reserve(call.rows * model.rows().width());
   for (int64_t r = 0; r < call.rows; ++r)
     HEARTH_RETURN_IF_ERROR(model.rows().AppendRow(list->array[r], r, call.values));
