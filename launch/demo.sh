@@ -6,7 +6,9 @@
 #   3. fetches MNIST (or the 10,000-digit fallback) and submits the 784-256-256-10 MLP of
 #      examples/jobs/mnist_mlp.json with 2 data-parallel workers, following it to completion;
 #   4. evaluates the trained model on the test digits and predicts the first few, on hearthd;
-#   5. stops hearthd.
+#   5. downloads the model and serves it over HTTP with `hearth serve`, and asks it about the
+#      first test digit with curl, as an application would (TF Serving REST);
+#   6. stops hearthd.
 #
 # usage: launch/demo.sh
 set -euo pipefail
@@ -54,4 +56,28 @@ echo
 build/bin/hearth checkpoints "$job"
 
 echo
-echo "== 5. Stopping hearthd (its history stays in hearth-data/; \`build/bin/hearthd\` serves it again)"
+echo "== 5. Serving the model over HTTP: hearth download $job, then hearth serve (log: hearth-data/serve.log)"
+build/bin/hearth download "$job" -o hearth-data/mnist.safetensors
+build/bin/hearth serve mnist=hearth-data/mnist.safetensors --listen 127.0.0.1:0 --poll-seconds 0 \
+  > hearth-data/serve.log 2>&1 &
+serve_pid=$!
+trap 'kill "$serve_pid" "$hearthd_pid" 2>/dev/null; wait "$serve_pid" "$hearthd_pid" 2>/dev/null || true' EXIT
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' hearth-data/serve.log)
+  [ -n "$port" ] && break
+  if ! kill -0 "$serve_pid" 2>/dev/null; then cat hearth-data/serve.log; exit 1; fi
+  sleep 0.1
+done
+# The first test digit as an application would send it: one row of 784 pixel values.
+python3 -c 'import json, sys; d = open(sys.argv[1], "rb").read()[16:16 + 784]; print(json.dumps({"instances": [list(d)]}))' \
+  data/mnist/t10k-images-idx3-ubyte > hearth-data/digit.json
+echo "curl -s http://127.0.0.1:$port/v1/models/mnist:predict -d @hearth-data/digit.json"
+curl -s "http://127.0.0.1:$port/v1/models/mnist:predict" -d @hearth-data/digit.json | cut -c1-160
+echo
+echo "true label: $(od -An -tu1 -j8 -N1 data/mnist/t10k-labels-idx1-ubyte | xargs)"
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+
+echo
+echo "== 6. Stopping hearthd (its history stays in hearth-data/; \`build/bin/hearthd\` serves it again)"
