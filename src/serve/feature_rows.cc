@@ -37,6 +37,14 @@ Status CheckRowCount(int64_t rows, int64_t max_rows) {
   return absl::OkStatus();
 }
 
+Status CheckFitsInBody(int64_t rows, int64_t width, size_t body_bytes) {
+  if (rows > static_cast<int64_t>(body_bytes) / std::max<int64_t>(width, 1))
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%d rows of %d values cannot be in a body of %d bytes; check the shape",
+                        rows, width, body_bytes));
+  return absl::OkStatus();
+}
+
 FeatureRows::FeatureRows(const TrainedModel& model)
     : width_(model.record_shape().numel()), names_(model.feature_names()) {}
 

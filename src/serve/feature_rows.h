@@ -24,6 +24,10 @@ namespace hearth::serve {
 StatusOr<json::Value> ParseRequestBody(std::string_view body, std::string_view example);
 // RESOURCE_EXHAUSTED past the server's --max-rows, naming the flag.
 Status CheckRowCount(int64_t rows, int64_t max_rows);
+// Sizes before allocation: `rows` rows of `width` values claim rows * width values, and a body of
+// `body_bytes` holds fewer than that many numbers (each takes a byte at least). INVALID_ARGUMENT
+// before anything is allocated for a claim the body cannot back.
+Status CheckFitsInBody(int64_t rows, int64_t width, size_t body_bytes);
 
 class FeatureRows {
  public:

@@ -53,7 +53,7 @@ std::string InputName(const json::Value& input) {
 }
 
 Status ParseTensorInput(const ServedModel& model, const json::Value& input, int64_t max_rows,
-                        InferCall& call) {
+                        size_t body_bytes, InferCall& call) {
   const std::string what = absl::StrFormat("inputs[0] `%s`", InputName(input));
   const json::Value* datatype = input.Find("datatype");
   if (datatype == nullptr || !datatype->is_string())
@@ -78,6 +78,7 @@ Status ParseTensorInput(const ServedModel& model, const json::Value& input, int6
   const json::Value* data = input.Find("data");
   if (data == nullptr) return Invalid(absl::StrFormat("%s: `data` is required", what));
   call.rows = shape[0];
+  HEARTH_RETURN_IF_ERROR(CheckFitsInBody(shape[0], width, body_bytes));
   call.values.reserve(shape[0] * width);
   HEARTH_RETURN_IF_ERROR(model.rows().AppendValues(*data, shape[0] * width, what, call.values));
   if (static_cast<int64_t>(call.values.size()) != shape[0] * width)
@@ -89,7 +90,7 @@ Status ParseTensorInput(const ServedModel& model, const json::Value& input, int6
 
 // One input per feature column.
 Status ParseColumnInputs(const ServedModel& model, const json::Value& inputs, int64_t max_rows,
-                         InferCall& call) {
+                         size_t body_bytes, InferCall& call) {
   const FeatureRows& rows = model.rows();
   std::vector<const json::Value*> columns(rows.width(), nullptr);
   for (size_t i = 0; i < inputs.array.size(); ++i) {
@@ -104,6 +105,7 @@ Status ParseColumnInputs(const ServedModel& model, const json::Value& inputs, in
       return Invalid(absl::StrFormat("%s: a column input has shape [N] or [N, 1]", what));
     if (i == 0) {
       HEARTH_RETURN_IF_ERROR(CheckRowCount(shape[0], max_rows));
+      HEARTH_RETURN_IF_ERROR(CheckFitsInBody(shape[0], rows.width(), body_bytes));
       call.rows = shape[0];
       call.values.assign(call.rows * rows.width(), 0.0f);
     } else if (shape[0] != call.rows) {
@@ -239,9 +241,9 @@ StatusOr<InferCall> ParseInferRequest(const ServedModel& model, std::string_view
   for (size_t i = 0; i < inputs->array.size() && columns; ++i)
     columns = model.rows().IndexOf(InputName(inputs->array[i])) >= 0;
   if (columns) {
-    HEARTH_RETURN_IF_ERROR(ParseColumnInputs(model, *inputs, max_rows, call));
+    HEARTH_RETURN_IF_ERROR(ParseColumnInputs(model, *inputs, max_rows, body.size(), call));
   } else if (inputs->array.size() == 1) {
-    HEARTH_RETURN_IF_ERROR(ParseTensorInput(model, inputs->array[0], max_rows, call));
+    HEARTH_RETURN_IF_ERROR(ParseTensorInput(model, inputs->array[0], max_rows, body.size(), call));
   } else {
     return Invalid(absl::StrFormat(
         "inputs: %d inputs, but they are not all the model's columns (%s); send one tensor "

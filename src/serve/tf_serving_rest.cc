@@ -14,7 +14,7 @@ Status Invalid(const std::string& message) {
 
 // {"inputs": {"col": [v, ...], ...}}: rows from columns.
 Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_t max_rows,
-                     PredictCall& call) {
+                     size_t body_bytes, PredictCall& call) {
   const FeatureRows& rows = model.rows();
   if (rows.names().empty())
     return Invalid("`inputs` by column name, but this model was not trained on named columns");
@@ -32,6 +32,7 @@ Status ParseColumnar(const ServedModel& model, const json::Value& inputs, int64_
     const int64_t n = static_cast<int64_t>(FeatureRows::ListSize(m.value));
     if (i == 0) {
       HEARTH_RETURN_IF_ERROR(CheckRowCount(n, max_rows));
+      HEARTH_RETURN_IF_ERROR(CheckFitsInBody(n, rows.width(), body_bytes));
       call.rows = n;
       call.values.assign(n * rows.width(), 0.0f);
     } else if (n != call.rows) {
@@ -80,7 +81,7 @@ StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_
   if (instances != nullptr && inputs != nullptr)
     return Invalid("give `instances` (rows) or `inputs` (columns), not both");
   if (inputs != nullptr && inputs->is_object()) {
-    HEARTH_RETURN_IF_ERROR(ParseColumnar(model, *inputs, max_rows, call));
+    HEARTH_RETURN_IF_ERROR(ParseColumnar(model, *inputs, max_rows, body.size(), call));
     return call;
   }
   const json::Value* list = instances != nullptr ? instances : inputs;
@@ -101,6 +102,7 @@ StatusOr<PredictCall> ParsePredictRequest(const ServedModel& model, std::string_
         "fields");
   call.rows = static_cast<int64_t>(list->array.size());
   HEARTH_RETURN_IF_ERROR(CheckRowCount(call.rows, max_rows));
+  HEARTH_RETURN_IF_ERROR(CheckFitsInBody(call.rows, model.rows().width(), body.size()));
   call.values.reserve(call.rows * model.rows().width());
   for (int64_t r = 0; r < call.rows; ++r)
     HEARTH_RETURN_IF_ERROR(model.rows().AppendRow(list->array[r], r, call.values));

@@ -217,6 +217,13 @@ TEST_F(ServingApiTest, BadRequestsGetTheirStatusAndANamedReason) {
        "no version labelled `prod`"},
       {"/v2/models/logit/versions/latest/infer", "{}", 400, "positive integers"},
       {"/v2/nothing", "", 404, "no endpoint"},
+      // Sizes before allocation: a shape the body cannot back is refused before anything grows.
+      {"/v2/models/logit/infer",
+       R"({"inputs": [{"name": "input", "shape": [8, 1073741824], "datatype": "FP32", "data": []}]})",
+       400, "gives 1073741824 values per row"},
+      {"/v2/models/logit/infer",
+       R"({"inputs": [{"name": "x1", "shape": [8], "datatype": "FP32", "data": [1]}]})", 400,
+       "`data` holds 1 values for 8 rows"},
   };
   for (const Case& c : cases) {
     const HttpReply reply = Call(*api_, "POST", c.path, c.body);
@@ -226,6 +233,15 @@ TEST_F(ServingApiTest, BadRequestsGetTheirStatusAndANamedReason) {
     EXPECT_TRUE(absl::StrContains(body.Find("error")->text, c.says))
         << c.body << " -> " << body.Find("error")->text;
   }
+}
+
+TEST(RequestSizesTest, AClaimTheBodyCannotBackIsRefusedBeforeAllocating) {
+  EXPECT_TRUE(CheckFitsInBody(8, 784, 7000).ok());
+  const Status s = CheckFitsInBody(16000000, 784, 7000);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "cannot be in a body of 7000 bytes")) << s;
+  EXPECT_FALSE(CheckFitsInBody(int64_t{1} << 31, int64_t{1} << 31, 1 << 20).ok()) << "no overflow";
+  EXPECT_EQ(CheckRowCount(9, 8).code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(ServingApiTest, MetadataHealthAndMetrics) {
