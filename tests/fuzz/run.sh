@@ -15,7 +15,7 @@ cd "$here"
 seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "run.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2; }
 shift || true
-all=(csv idx npy safetensors job_spec sweep_spec launcher_log)
+all=(csv idx npy safetensors job_spec sweep_spec launcher_log serve_request)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
