@@ -77,6 +77,8 @@ class TrainedModel {
   const std::vector<std::string>& class_names() const { return class_names_; }
   const Shape& example_shape() const { return example_shape_; }
   // What a client sends per example, before preprocessing (the records' shape in the files).
+  // Empty (rank 0) for a checkpoint from before it was recorded whose one-hot step changed the
+  // width: such a model evaluates and predicts from files, but cannot be served row by row.
   const Shape& record_shape() const { return record_shape_; }
   // The feature columns' names in order, for a model trained on CSV with a header; else empty.
   const std::vector<std::string>& feature_names() const { return feature_names_; }

@@ -392,9 +392,10 @@ grpc::Status CoordinatorService::Predict(grpc::ServerContext* context,
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "rows: give at least one row, or input_path");
       // Decoded as `hearth serve` decodes rows: named fields, and errors naming row and field.
-      const serve::FeatureRows layout(*lease->model);
+      // A checkpoint too old to record its record width takes rows as wide as the first.
+      const serve::FeatureRows layout(*lease->model, request->rows(0).values_size());
+      // No reserve from the counts: a million empty rows must not reserve a million widths.
       std::vector<float> values;
-      values.reserve(static_cast<size_t>(request->rows_size()) * layout.width());
       for (int i = 0; i < request->rows_size(); ++i)
         if (Status s = serve::AppendProtoRow(layout, request->rows(i), i, values); !s.ok())
           return ToGrpc(s);

@@ -65,7 +65,9 @@ StatusOr<Shape> ReadExampleShape(const Checkpoint& checkpoint, const std::string
 StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& checkpoint,
                                                   const std::string& source);
 // The record shape a client sends: as saved, or for checkpoints from before it was saved the
-// model's example shape when the preprocessing keeps the width (UNIMPLEMENTED otherwise).
+// model's example shape when the preprocessing keeps the width. Empty (rank 0) when it cannot be
+// known: an older checkpoint whose one-hot step changed the width. Such a model still evaluates
+// and predicts from files; only callers that decode rows by shape need to refuse it.
 StatusOr<Shape> ReadRecordShape(const Checkpoint& checkpoint, const Shape& example_shape,
                                 const Preprocessor& preprocess, const std::string& source);
 // The feature columns' names; empty when not recorded. DATA_LOSS when they disagree with the

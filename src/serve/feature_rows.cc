@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -45,13 +46,22 @@ Status CheckFitsInBody(int64_t rows, int64_t width, size_t body_bytes) {
   return absl::OkStatus();
 }
 
-FeatureRows::FeatureRows(const TrainedModel& model)
-    : width_(model.record_shape().numel()), names_(model.feature_names()) {}
+FeatureRows::FeatureRows(const TrainedModel& model, int64_t unrecorded_width)
+    : width_(model.record_shape().rank() > 0 ? model.record_shape().numel() : unrecorded_width),
+      names_(model.feature_names()) {
+  for (size_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], static_cast<int64_t>(i));
+}
 
 int64_t FeatureRows::IndexOf(std::string_view name) const {
-  for (size_t i = 0; i < names_.size(); ++i)
-    if (names_[i] == name) return static_cast<int64_t>(i);
-  return -1;
+  const auto it = index_.find(absl::string_view(name.data(), name.size()));
+  return it == index_.end() ? -1 : it->second;
+}
+
+Status FeatureRows::TooManyValues(const Span& span) const {
+  const std::string what =
+      span.what.empty() ? absl::StrFormat("row %d", span.first_row) : std::string(span.what);
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: more values than the %d expected", what, span.limit));
 }
 
 std::string FeatureRows::Where(int64_t row_index, int64_t feature) const {
@@ -100,9 +110,7 @@ Status FeatureRows::Flatten(const json::Value& data, const Span& span,
   const int64_t width = std::max<int64_t>(width_, 1);
   if (data.packed) {
     const int64_t n = static_cast<int64_t>(out.size() - span.start);
-    if (n + static_cast<int64_t>(data.numbers.size()) > span.limit)
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: more values than the %d expected", span.what, span.limit));
+    if (n + static_cast<int64_t>(data.numbers.size()) > span.limit) return TooManyValues(span);
     for (size_t i = 0; i < data.numbers.size(); ++i) {
       const int64_t k = n + static_cast<int64_t>(i);
       HEARTH_ASSIGN_OR_RETURN(float v,
@@ -116,9 +124,7 @@ Status FeatureRows::Flatten(const json::Value& data, const Span& span,
     return absl::OkStatus();
   }
   const int64_t n = static_cast<int64_t>(out.size() - span.start);
-  if (n >= span.limit)
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: more values than the %d expected", span.what, span.limit));
+  if (n >= span.limit) return TooManyValues(span);
   HEARTH_ASSIGN_OR_RETURN(float v, EncodeCell(data, span.first_row + n / width, n % width));
   out.push_back(v);
   return absl::OkStatus();
@@ -138,21 +144,20 @@ Status FeatureRows::AppendRow(const json::Value& row, int64_t row_index,
           "row %d: an object of named fields, but this model was not trained on named columns; "
           "send the row as a list of %d numbers",
           row_index, width_));
-    out.resize(start + width_);
-    std::vector<bool> seen(width_, false);
+    // NaN marks a field not given yet: a value given is always finite (EncodeCell).
+    out.resize(start + width_, std::numeric_limits<float>::quiet_NaN());
     for (const json::Value::Member& m : row.object) {
       const int64_t j = IndexOf(m.key);
       if (j < 0)
         return absl::InvalidArgumentError(
             absl::StrFormat("row %d: unknown field %s; the model's fields are %s", row_index,
                             Quote(m.key), absl::StrJoin(names_, ", ")));
-      if (seen[j])
+      if (!std::isnan(out[start + j]))
         return absl::InvalidArgumentError(absl::StrFormat("%s: given twice", Where(row_index, j)));
-      seen[j] = true;
       HEARTH_ASSIGN_OR_RETURN(out[start + j], EncodeCell(m.value, row_index, j));
     }
     for (int64_t j = 0; j < width_; ++j)
-      if (!seen[j])
+      if (std::isnan(out[start + j]))
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: missing, and the model's preprocessing has no impute step to fill it",
             Where(row_index, j)));
@@ -167,8 +172,7 @@ Status FeatureRows::AppendRow(const json::Value& row, int64_t row_index,
     out.push_back(v);
     return absl::OkStatus();
   }
-  const std::string what = absl::StrFormat("row %d", row_index);
-  HEARTH_RETURN_IF_ERROR(Flatten(row, Span{start, row_index, width_, what}, out));
+  HEARTH_RETURN_IF_ERROR(Flatten(row, Span{start, row_index, width_, {}}, out));
   if (static_cast<int64_t>(out.size() - start) != width_)
     return absl::InvalidArgumentError(
         absl::StrFormat("row %d: %d values, but the model takes %d per row", row_index,

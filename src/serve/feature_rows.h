@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/json.h"
 #include "hearth/status.h"
 #include "hearth/train.h"
@@ -32,7 +33,9 @@ Status CheckFitsInBody(int64_t rows, int64_t width, size_t body_bytes);
 class FeatureRows {
  public:
   // The layout of `model`'s rows: `width` raw values per row, named when it was trained on CSV.
-  explicit FeatureRows(const TrainedModel& model);
+  // A model whose record shape was never recorded (TrainedModel::record_shape) takes
+  // `unrecorded_width` values per row, the caller's best knowledge (0: none).
+  explicit FeatureRows(const TrainedModel& model, int64_t unrecorded_width = 0);
 
   int64_t width() const { return width_; }
   const std::vector<std::string>& names() const { return names_; }
@@ -50,7 +53,7 @@ class FeatureRows {
   // One value for feature `feature` of row `row_index`.
   StatusOr<float> EncodeCell(const json::Value& cell, int64_t row_index, int64_t feature) const;
   StatusOr<float> EncodeNumber(double value, int64_t row_index, int64_t feature) const;
-  // The values of a list `data` (packed or not) as cells: `count` of them, by index.
+  // The number of elements of a list `data`, packed or not.
   static size_t ListSize(const json::Value& data) {
     return data.packed ? data.numbers.size() : data.array.size();
   }
@@ -60,17 +63,20 @@ class FeatureRows {
 
  private:
   // Where flattened values land: value k after `start` is feature k % width of row
-  // first_row + k / width; at most `limit` values; `what` names the whole in errors.
+  // first_row + k / width; at most `limit` values; `what` names the whole in errors (empty: "row
+  // <first_row>", formatted only for the error).
   struct Span {
     size_t start;
     int64_t first_row;
     int64_t limit;
     std::string_view what;
   };
+  Status TooManyValues(const Span& span) const;
   Status Flatten(const json::Value& data, const Span& span, std::vector<float>& out) const;
 
   int64_t width_ = 0;
   std::vector<std::string> names_;
+  absl::flat_hash_map<std::string, int64_t> index_;  // names_ -> position
 };
 
 }  // namespace hearth::serve

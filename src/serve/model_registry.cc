@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/json.h"
 #include "hearth/checkpoint.h"
 #include "hearth/env.h"
@@ -89,6 +90,16 @@ void ModelRegistry::Log(const std::string& line) const {
   if (options_.log) options_.log(line);
 }
 
+StatusOr<std::unique_ptr<TrainedModel>> ModelRegistry::LoadServable(const std::string& path) {
+  HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<TrainedModel> model, TrainedModel::Load(path));
+  if (model->record_shape().rank() == 0)
+    return absl::UnimplementedError(
+        "saved before checkpoints recorded their input width, and its one-hot step changes the "
+        "width, so rows cannot be decoded; train it again to serve it (hearth eval and predict "
+        "still take it)");
+  return model;
+}
+
 Status ModelRegistry::Reload() {
   std::lock_guard<std::mutex> reloading(reload_mu_);
   Models current;
@@ -99,11 +110,30 @@ Status ModelRegistry::Reload() {
   Models next;
   Status first_error;
   for (size_t i = 0; i < sources_.size(); ++i) {
-    Status s = Scan(i, current, next);
-    if (!s.ok()) {
-      Log(std::string(s.message()));
-      if (first_error.ok()) first_error = s;
+    Models found;
+    Status s = Scan(i, current, found);
+    for (auto& [name, model] : found) {
+      if (next.contains(name)) {
+        if (s.ok())
+          s = absl::AlreadyExistsError(absl::StrFormat(
+              "%s: a model named `%s` is served already (by another source); give NAME=%s",
+              sources_[i].path, name, sources_[i].path));
+        continue;
+      }
+      next[name] = std::move(model);
     }
+    if (s.ok()) {
+      source_models_[i].clear();
+      for (const auto& [name, ignored] : found) source_models_[i].push_back(name);
+      source_errors_.erase(i);
+      continue;
+    }
+    // Unreadable now: what the source gave before goes on serving.
+    for (const std::string& name : source_models_[i])
+      if (!next.contains(name) && current.contains(name)) next[name] = current.at(name);
+    if (source_errors_[i] != s.message()) Log(std::string(s.message()));
+    source_errors_[i] = std::string(s.message());
+    if (first_error.ok()) first_error = s;
   }
   for (const auto& [name, model] : next) {
     const auto old = current.find(name);
@@ -183,6 +213,32 @@ std::optional<ModelRegistry::FileIdentity> Identify(const std::string& path) {
                                      st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, path};
 }
 
+// NAME/aliases.json, {"production": 3, ...}, into model.aliases; what is wrong with it goes to
+// model.alias_problems, one line each (an alias for a version not loaded is dropped).
+void ReadAliases(const std::string& path, ModelRegistry::Model& model) {
+  constexpr int64_t kMaxAliasesBytes = 64 << 10;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // none
+  auto problem = [&](const std::string& line) { model.alias_problems += line + "\n"; };
+  if (!S_ISREG(st.st_mode) || st.st_size > kMaxAliasesBytes)
+    return problem(absl::StrFormat("%s: ignored: expected a JSON file of at most %d KiB", path,
+                                   kMaxAliasesBytes >> 10));
+  StatusOr<std::string> text = Env::Default().ReadFile(path);
+  StatusOr<json::Value> doc = text.ok() ? json::Parse(*text) : StatusOr<json::Value>(text.status());
+  if (!doc.ok() || !doc->is_object())
+    return problem(
+        absl::StrFormat("%s: ignored: expected an object such as {\"production\": 3}%s", path,
+                        doc.ok() ? "" : absl::StrCat(" (", doc.status().message(), ")")));
+  for (const json::Value::Member& m : doc->object) {
+    int64_t v = 0;
+    if (!m.value.AsInt64(&v) || !model.versions.contains(v)) {
+      problem(absl::StrFormat("%s: alias `%s` ignored: it names no loaded version", path, m.key));
+      continue;
+    }
+    model.aliases[m.key] = v;
+  }
+}
+
 int64_t NextVersion(const ModelRegistry::Model* old) {
   return old != nullptr && !old->versions.empty() ? old->versions.rbegin()->first + 1 : 1;
 }
@@ -200,7 +256,7 @@ Status ModelRegistry::ScanSingle(size_t index, const std::string& checkpoint, co
     next[name] = *old;
     return absl::OkStatus();
   }
-  StatusOr<std::unique_ptr<TrainedModel>> loaded = TrainedModel::Load(checkpoint);
+  StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServable(checkpoint);
   if (!loaded.ok()) {
     const std::string why =
         absl::StrFormat("refused %s: %s", checkpoint, loaded.status().message());
@@ -220,9 +276,6 @@ Status ModelRegistry::ScanSingle(size_t index, const std::string& checkpoint, co
     single_names_[index] = name;
     old = current.contains(name) ? &current.at(name) : nullptr;
   }
-  if (next.contains(name))
-    return absl::AlreadyExistsError(absl::StrFormat(
-        "%s: a model named `%s` is served already; give NAME=%s", checkpoint, name, checkpoint));
   const int64_t version = NextVersion(old);
   next[name].versions[version] =
       Version{ServedModel::Create(name, version, checkpoint, *std::move(loaded), options_.batching,
@@ -233,9 +286,6 @@ Status ModelRegistry::ScanSingle(size_t index, const std::string& checkpoint, co
 
 Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& dir,
                                    const Models& current, Models& next) {
-  if (next.contains(name))
-    return absl::AlreadyExistsError(
-        absl::StrFormat("%s: a model named `%s` is served already", dir, name));
   std::vector<int64_t> found;
   for (const std::string& sub : SubdirNames(dir))
     if (std::optional<int64_t> v = VersionOf(sub)) found.push_back(*v);
@@ -256,7 +306,7 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
       model.versions[v] = old->versions.at(v);
       continue;
     }
-    StatusOr<std::unique_ptr<TrainedModel>> loaded = TrainedModel::Load(path);
+    StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServable(path);
     if (loaded.ok()) {
       model.versions[v] = Version{ServedModel::Create(name, v, path, *std::move(loaded),
                                                       options_.batching, options_.on_batch),
@@ -270,27 +320,10 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
     if (old == nullptr || old->error != model.error)
       Log(model.error + (kept ? "; the version loaded before keeps serving" : ""));
   }
-  const std::string aliases_path = JoinPath(dir, kAliasesFile);
-  if (Env::Default().FileExists(aliases_path)) {
-    StatusOr<std::string> text = Env::Default().ReadFile(aliases_path);
-    StatusOr<json::Value> doc =
-        text.ok() ? json::Parse(*text) : StatusOr<json::Value>(text.status());
-    if (!doc.ok() || !doc->is_object()) {
-      Log(absl::StrFormat("%s: ignored: expected an object such as {\"production\": 3}%s",
-                          aliases_path,
-                          doc.ok() ? "" : absl::StrCat(" (", doc.status().message(), ")")));
-    } else {
-      for (const json::Value::Member& m : doc->object) {
-        int64_t v = 0;
-        if (!m.value.AsInt64(&v) || !model.versions.contains(v)) {
-          Log(absl::StrFormat("%s: alias `%s` ignored: it names no loaded version", aliases_path,
-                              m.key));
-          continue;
-        }
-        model.aliases[m.key] = v;
-      }
-    }
-  }
+  ReadAliases(JoinPath(dir, kAliasesFile), model);
+  if (model.alias_problems != (old != nullptr ? old->alias_problems : ""))
+    for (absl::string_view line : absl::StrSplit(model.alias_problems, '\n', absl::SkipEmpty()))
+      Log(std::string(line));
   next[name] = std::move(model);
   return absl::OkStatus();
 }
@@ -349,6 +382,11 @@ std::vector<ModelStatus> ModelRegistry::List() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+bool ModelRegistry::Serves(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.contains(name);
 }
 
 bool ModelRegistry::ready() const {

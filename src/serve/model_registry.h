@@ -13,7 +13,8 @@
 // Reload() looks at every source again: a new or changed version is loaded while the old ones
 // keep serving, then the maps switch under the lock in one step. Requests hold the version they
 // started on (shared_ptr), so they finish on it. A version that fails to load is logged and
-// skipped; whatever served before goes on serving.
+// skipped, and a source that cannot be read at all keeps the models it gave before: whatever
+// served before goes on serving. Only removing a version (or a model's directory) unloads it.
 //
 // Thread-safety: every method may be called from any thread. reload_mu_ makes reloads take turns
 // (held during loads, which are slow); mu_ guards the maps only and is never held while loading.
@@ -70,6 +71,9 @@ class ModelRegistry {
                                                     std::optional<int64_t> version = {},
                                                     const std::string& alias = "") const;
   std::vector<ModelStatus> List() const;
+  // Whether a model of this name is served (loaded or refused): request counters are labelled
+  // with served names only, so a client cannot grow them by asking for made-up ones.
+  bool Serves(const std::string& name) const;
   // Every source has been looked at once and at least one model is loaded.
   bool ready() const;
 
@@ -88,23 +92,31 @@ class ModelRegistry {
     std::map<int64_t, Version> versions;
     std::map<std::string, int64_t> aliases;
     std::string error;
+    std::string alias_problems;  // what aliases.json had wrong, logged when it changes
   };
   using Models = std::map<std::string, Model>;
 
  private:
-  // Fills `next` from one source, reusing versions of `current` whose files did not change.
+  // Fills `next` with one source's models, reusing versions of `current` whose files did not
+  // change. Names given twice across sources are Reload's to refuse.
   Status Scan(size_t source_index, const Models& current, Models& next);
   Status ScanSingle(size_t source_index, const std::string& checkpoint, const Models& current,
                     Models& next);
   Status ScanModelDir(const std::string& name, const std::string& dir, const Models& current,
                       Models& next);
   void Log(const std::string& line) const;
+  // TrainedModel::Load, refusing a model whose rows cannot be decoded (no record shape).
+  static StatusOr<std::unique_ptr<TrainedModel>> LoadServable(const std::string& path);
 
   const std::vector<ModelSource> sources_;
   const RegistryOptions options_;
   std::mutex reload_mu_;
   // A single checkpoint source's model name once known (its spec's), by source index.
   std::map<size_t, std::string> single_names_ ABSL_GUARDED_BY(reload_mu_);
+  // By source index: the models it gave at its last good look (kept serving while the source
+  // cannot be read, say a file being replaced by hand), and its last error (logged on change).
+  std::map<size_t, std::vector<std::string>> source_models_ ABSL_GUARDED_BY(reload_mu_);
+  std::map<size_t, std::string> source_errors_ ABSL_GUARDED_BY(reload_mu_);
 
   mutable std::mutex mu_;
   Models models_ ABSL_GUARDED_BY(mu_);

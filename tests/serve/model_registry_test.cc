@@ -1,6 +1,6 @@
 // Model sources and hot reload: a repository's versions appear and switch atomically, a corrupt
 // version is refused while the old one keeps serving, requests keep the version they started
-// on, and aliases name versions.
+// on, aliases name versions, and a source that cannot be read keeps what it served.
 #include "serve/model_registry.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,10 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "hearth/checkpoint.h"
+#include "hearth/env.h"
+#include "hearth/job.h"
+#include "hearth/train.h"
 #include "serve/serve_test_util.h"
 
 namespace hearth::serve {
@@ -141,6 +145,70 @@ TEST_F(ModelRegistryTest, SourcesThatCannotServeSaySo) {
   s = twice.Reload();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(twice.ready()) << "the first still serves";
+}
+
+TEST_F(ModelRegistryTest, ASourceThatCannotBeReadKeepsServingWhatItGaveAndSaysSoOnce) {
+  const std::string file = *dir_ + "/replaced.safetensors";
+  fs::copy_file(*checkpoint_, file, fs::copy_options::overwrite_existing);
+  ModelRegistry registry({ParseModelSource("m=" + file)}, Logged());
+  ASSERT_TRUE(registry.Reload().ok()) << log_;
+  // Gone for a moment (a copy by hand, a mount away): the model goes on serving.
+  fs::remove(file);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(registry.Reload().code(), absl::StatusCode::kNotFound);
+  auto model = registry.Find("m");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE((*model)->Infer({1, 2}, 1).ok());
+  size_t logged = 0;
+  for (size_t at = log_.find("no such file"); at != std::string::npos;
+       at = log_.find("no such file", at + 1))
+    ++logged;
+  EXPECT_EQ(logged, 1u) << "once, not on every poll:\n" << log_;
+  // Back: served again without a new version (the same file), and the error is cleared.
+  fs::copy_file(*checkpoint_, file, fs::copy_options::overwrite_existing);
+  EXPECT_TRUE(registry.Reload().ok());
+  EXPECT_TRUE(registry.Find("m").ok());
+}
+
+TEST_F(ModelRegistryTest, ACheckpointTooOldToKnowItsRowsIsRefusedButStillEvaluates) {
+  // A one-hot model saved before checkpoints recorded their record shape: its rows cannot be
+  // decoded (the one-hot step widened them), so serving refuses it; evaluating from files works.
+  const std::string csv = *dir_ + "/onehot.csv";
+  {
+    std::ofstream out(csv);
+    out << "colour,size,label\n";
+    for (int i = 0; i < 60; ++i) out << i % 3 << "," << (i % 7) * 0.5 << "," << (i % 2) << "\n";
+  }
+  const std::string job = *dir_ + "/onehot.json";
+  std::ofstream(job) << R"({"name": "onehot", "task": "CLASSIFICATION", "seed": 1,
+    "data": {"train": {"path": ")"
+                     << csv << R"(", "label_column": "label"},
+             "preprocessing": [{"one_hot": {"columns": [0]}}]},
+    "model": {"layers": [{"dense": {"units": 2}}]}, "loss": {"type": "CROSS_ENTROPY"},
+    "optimizer": {"name": "sgd", "lr": 0.1}, "global_batch_size": 8, "epochs": 1})";
+  StatusOr<v1::JobSpec> spec = LoadJobSpec(job);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  TrainOptions options;
+  options.run_dir = *dir_ + "/onehot-run";
+  options.progress.silent = true;
+  StatusOr<TrainResult> trained = Train(*spec, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  StatusOr<Checkpoint> c = LoadCheckpoint(Env::Default(), trained->checkpoint);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->metadata.erase("record_shape"), 1u);
+  c->metadata.erase("feature_names");
+  const std::string old = *dir_ + "/onehot-old.safetensors";
+  ASSERT_TRUE(SaveCheckpoint(Env::Default(), old, *c).ok());
+
+  auto model = TrainedModel::Load(old);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->record_shape().rank(), 0);
+  auto data = (*model)->ReadData(csv);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_TRUE((*model)->Evaluate(*data).ok());
+  ModelRegistry registry({ParseModelSource("old=" + old)}, Logged());
+  const Status s = registry.Reload();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE(absl::StrContains(s.message(), "train it again to serve it")) << s;
 }
 
 }  // namespace
