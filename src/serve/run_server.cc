@@ -10,9 +10,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_format.h"
 #include "core/bearer_token.h"
 #include "serve/serving_api.h"
@@ -52,6 +55,70 @@ int NextSignal() {
     return -1;
   }
 }
+
+// The one thread that reloads the models: every --poll-seconds, on SIGHUP and on POST
+// /v2/repository/reload, so that a slow load never holds up an I/O thread or the signal thread.
+// A reload asked for while one runs is answered by the next, which starts right after.
+//
+// Thread-safety: Request and Stop may be called from any thread; mu_ guards the requests.
+class Reloader {
+ public:
+  using Done = std::function<void(const Status&)>;
+  Reloader(ModelRegistry& registry, int poll_seconds)
+      : registry_(registry), poll_seconds_(poll_seconds), thread_([this] { Loop(); }) {}
+  ~Reloader() { Stop(); }
+
+  void Request(Done done = {}) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requested_ = true;
+      if (done) waiting_.push_back(std::move(done));
+    }
+    wake_.notify_one();
+  }
+  // Answers whoever still waits with UNAVAILABLE and joins the thread.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      const auto asked = [this] { return stopping_ || requested_; };
+      if (poll_seconds_ > 0)
+        wake_.wait_for(lock, std::chrono::seconds(poll_seconds_), asked);
+      else
+        wake_.wait(lock, asked);
+      if (stopping_) break;
+      requested_ = false;
+      std::vector<Done> answer = std::move(waiting_);
+      waiting_.clear();
+      lock.unlock();
+      const Status s = registry_.Reload();  // its problems are logged by the registry
+      for (Done& done : answer) done(s);
+      lock.lock();
+    }
+    std::vector<Done> answer = std::move(waiting_);
+    waiting_.clear();
+    lock.unlock();
+    for (Done& done : answer) done(absl::UnavailableError("the server is stopping"));
+  }
+
+  ModelRegistry& registry_;
+  const int poll_seconds_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Done> waiting_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts once the rest is ready
+};
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "hearth serve: %s\n", message.c_str());
@@ -96,7 +163,8 @@ int RunServer(ServeOptions options) {
     return Fail(absl::StrFormat("%s (nothing to serve)", s.message()));
   if (!registry.ready()) LogLine("no model loaded yet; waiting for the sources to fill");
 
-  api_options.reload = [&registry] { return registry.Reload(); };
+  Reloader reloader(registry, options.poll_seconds);
+  api_options.reload = [&reloader](Reloader::Done done) { reloader.Request(std::move(done)); };
   ServingApi api(registry, metrics, api_options);
   HttpServer server(api, options.http);
   if (Status s = server.Start(); !s.ok()) return Fail(std::string(s.message()));
@@ -105,37 +173,19 @@ int RunServer(ServeOptions options) {
                           api_options.token.enabled() ? ", token required" : ""));
   if (options.on_listening) options.on_listening(server.port());
 
-  std::mutex mu;
-  std::condition_variable wake;
-  bool stopping = false;
-  std::thread poller([&] {
-    if (options.poll_seconds <= 0) return;
-    std::unique_lock<std::mutex> lock(mu);
-    while (!wake.wait_for(lock, std::chrono::seconds(options.poll_seconds),
-                          [&] { return stopping; })) {
-      lock.unlock();
-      registry.Reload().IgnoreError();  // logged by the registry
-      lock.lock();
-    }
-  });
   std::thread signal_thread([&] {
     for (;;) {
       const int sig = NextSignal();
       if (sig < 0) return;
       if (sig == SIGHUP) {
         LogLine("SIGHUP: reloading the models");
-        registry.Reload().IgnoreError();
+        reloader.Request();
         continue;
       }
       LogLine(absl::StrFormat("%s: draining (at most %ds)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                               options.drain_seconds));
       api.set_draining();
       server.Stop();
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        stopping = true;
-      }
-      wake.notify_all();
       // Requests still running after the drain time do not keep the process alive.
       std::this_thread::sleep_for(std::chrono::seconds(options.drain_seconds));
       LogLine("requests still running after the drain time; exiting anyway");
@@ -145,12 +195,7 @@ int RunServer(ServeOptions options) {
   });
   signal_thread.detach();
   server.Run(options.io_threads);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stopping = true;
-  }
-  wake.notify_all();
-  poller.join();
+  reloader.Stop();
   LogLine("stopped");
   return 0;
 }

@@ -116,11 +116,12 @@ std::optional<HttpReply> ServingApi::Metadata(const Route& route) {
   if (!model.ok()) return ErrorReply(model.status());
   for (const ModelStatus& m : registry_.List()) {
     if (m.name != route.model) continue;
-    if (route.kind == Kind::kTfStatus)
-      return Json(tfserving::ModelStatusJson(m, route.version ? route.version
-                                                : route.label.empty()
-                                                    ? std::nullopt
-                                                    : std::optional((*model)->version())));
+    if (route.kind == Kind::kTfStatus) {
+      // A version or label asked for: that version's status alone.
+      std::optional<int64_t> only;
+      if (route.version || !route.label.empty()) only = (*model)->version();
+      return Json(tfserving::ModelStatusJson(m, only));
+    }
     return Json(kserve::ModelMetadata(**model, m.versions));
   }
   return ErrorReply(absl::NotFoundError("the model was unloaded meanwhile"));
@@ -129,7 +130,8 @@ std::optional<HttpReply> ServingApi::Metadata(const Route& route) {
 void ServingApi::Handle(HttpRequest request, Done done) {
   const auto started = Clock::now();
   const Route route = MatchRoute(request.method, request.path);
-  std::string model = route.model;
+  // The counters' label: a served model's name, never one a client made up (unbounded).
+  std::string model = registry_.Serves(route.model) ? route.model : "";
   auto finish = [this, started, protocol = std::string(route.protocol), model,
                  done = std::move(done)](HttpReply reply) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -157,8 +159,10 @@ void ServingApi::Handle(HttpRequest request, Done done) {
         absl::StrFormat("version `%s`: versions are positive integers", route.bad_version))));
   if (route.kind == Kind::kRepositoryReload) {
     if (!options_.reload) return finish(ErrorReply(absl::UnimplementedError("no reload here")));
-    const Status s = options_.reload();
-    return finish(s.ok() ? Json(ModelsIndex(registry_.List())) : ErrorReply(s));
+    options_.reload([this, finish = std::move(finish)](const Status& s) {
+      finish(s.ok() ? Json(ModelsIndex(registry_.List())) : ErrorReply(s));
+    });
+    return;
   }
   if (std::optional<HttpReply> reply = Metadata(route)) return finish(*std::move(reply));
   Infer(route, std::move(request), std::move(finish));

@@ -46,7 +46,9 @@ HttpReply ErrorReply(const Status& status);
 struct ApiOptions {
   BearerToken token;        // health stays open for probes; everything else needs it when set
   int64_t max_rows = 1024;  // rows per request
-  std::function<Status()> reload;  // POST /v2/repository/reload; may block
+  // POST /v2/repository/reload: starts a reload and calls its argument with the result when it
+  // is done, on whatever thread did it (loading is slow: never on the request's thread).
+  std::function<void(std::function<void(Status)>)> reload;
 };
 
 class ServingApi {

@@ -259,7 +259,13 @@ TEST_F(ServingApiTest, MetadataHealthAndMetrics) {
   EXPECT_EQ(status.Find("model_version_status")->array[0].Find("state")->text, "AVAILABLE");
 
   Call(*api_, "POST", "/v1/models/logit:predict", R"({"instances": [[1, 2]]})");
+  // Names a client makes up do not become labels (the counters would grow without bound).
+  EXPECT_EQ(Call(*api_, "POST", "/v1/models/made-up-7:predict", "{}").status, 404);
   const HttpReply metrics = Call(*api_, "GET", "/metrics");
+  EXPECT_FALSE(absl::StrContains(metrics.body, "made-up-7")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(
+      metrics.body, "hearth_serve_requests_total{model=\"\",protocol=\"v1\",code=\"404\"} 1"))
+      << metrics.body;
   EXPECT_EQ(metrics.status, 200);
   for (const char* line :
        {// v1: the status call and the predict; all four logit calls are timed
