@@ -57,8 +57,7 @@ struct DynamicBatcher::State {
 
 DynamicBatcher::DynamicBatcher(int64_t width, Forward forward, BatchingOptions options,
                                std::function<void(int64_t rows)> on_batch)
-    : options_(options),
-      state_(std::make_shared<State>(width, std::move(forward), options, std::move(on_batch))),
+    : state_(std::make_shared<State>(width, std::move(forward), options, std::move(on_batch))),
       thread_([state = state_] { state->Loop(); }) {}
 
 DynamicBatcher::~DynamicBatcher() {
@@ -82,7 +81,7 @@ void DynamicBatcher::Submit(std::vector<float> values, int64_t rows, Done done) 
   {
     std::unique_lock<std::mutex> lock(state->mu);
     if (!state->stopping && !state->running && state->queue.empty() &&
-        options_.max_queue_delay_us <= 0) {
+        state->options.max_queue_delay_us <= 0) {
       // Nothing to merge with: run it here and spare two thread hand-offs. Requests arriving
       // meanwhile queue up for the batcher's thread, which merges them.
       state->running = true;
@@ -95,10 +94,11 @@ void DynamicBatcher::Submit(std::vector<float> values, int64_t rows, Done done) 
     }
     if (state->stopping) {
       refused = absl::UnavailableError("the model is being unloaded; retry");
-    } else if (state->queued_rows + rows > options_.max_queued_rows && !state->queue.empty()) {
+    } else if (state->queued_rows + rows > state->options.max_queued_rows &&
+               !state->queue.empty()) {
       refused = absl::UnavailableError(absl::StrFormat(
           "%d rows are already waiting for this model (max_queued_rows %d); retry later",
-          state->queued_rows, options_.max_queued_rows));
+          state->queued_rows, state->options.max_queued_rows));
     } else {
       state->queue.push_back(State::Request{std::move(values), rows, std::move(done)});
       state->queued_rows += rows;
@@ -117,6 +117,10 @@ StatusOr<Tensor> DynamicBatcher::Infer(std::vector<float> values, int64_t rows) 
   Submit(std::move(values), rows,
          [&result](StatusOr<Tensor> outputs) { result.set_value(std::move(outputs)); });
   return ready.get();
+}
+
+const BatchingOptions& DynamicBatcher::options() const {
+  return state_->options;
 }
 
 int64_t DynamicBatcher::queued_rows() const {

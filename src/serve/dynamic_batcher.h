@@ -49,13 +49,12 @@ class DynamicBatcher {
   // The same, waiting for the outputs.
   StatusOr<Tensor> Infer(std::vector<float> values, int64_t rows);
 
-  const BatchingOptions& options() const { return options_; }
+  const BatchingOptions& options() const;
   // Rows waiting for a forward pass now.
   int64_t queued_rows() const;
 
  private:
   struct State;
-  const BatchingOptions options_;
   std::shared_ptr<State> state_;
   std::thread thread_;
 };

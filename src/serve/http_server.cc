@@ -153,7 +153,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     busy_ = true;
     Lowest().expires_after(std::chrono::seconds(server_.options.timeout_seconds));
     const auto& req = parser_->get();
-    if (beast::iequals(req[http::field::expect], "100-continue") && !reject_) {
+    if (reject_) return Refuse();  // before its body: a refused body is drained, never buffered
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
       // curl sends large bodies only after this (else it waits a second).
       auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
       http::async_write(stream_, *go_on,
@@ -164,6 +165,24 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       return;
     }
     ReadBody();
+  }
+
+  // Past --max-connections: 503 and close, the request's body read and dropped (Linger).
+  void Refuse() {
+    NoteRequestLine();
+    close_after_ = true;
+    Write(ErrorReply(absl::UnavailableError(
+        absl::StrFormat("the server is at its connection limit (%d, --max-connections); retry",
+                        server_.options.max_connections))));
+  }
+
+  // The method and path (without the query) for the API and the access log; the clock starts.
+  void NoteRequestLine() {
+    const auto& req = parser_->get();
+    started_ = Clock::now();
+    method_ = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    path_ = std::string(target.substr(0, target.find('?')));
   }
 
   void ReadBody() {
@@ -195,19 +214,10 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void OnRead(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    started_ = Clock::now();
+    NoteRequestLine();
     auto& req = parser_->get();
-    method_ = std::string(req.method_string());
-    const std::string_view target(req.target().data(), req.target().size());
-    path_ = std::string(target.substr(0, target.find('?')));
     keep_alive_ = req.keep_alive();
     origin_ = std::string(req[http::field::origin]);
-    if (reject_) {
-      close_after_ = true;
-      return Write(ErrorReply(absl::UnavailableError(
-          absl::StrFormat("the server is at its connection limit (%d, --max-connections); retry",
-                          server_.options.max_connections))));
-    }
     if (req.method() == http::verb::options && !server_.options.cors_origin.empty()) {
       HttpReply preflight{204, "", ""};
       return Write(std::move(preflight));

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -51,6 +53,37 @@ class GatedForward {
   std::vector<int64_t> sizes_;
 };
 
+// A batcher over a GatedForward: Hold() submits a first request from a thread of its own (an
+// idle batcher runs it inline) and returns once it is inside the model, so that every request
+// submitted next waits in the queue; Release() lets the model go on.
+class HeldBatcher {
+ public:
+  explicit HeldBatcher(BatchingOptions options = {}, int64_t width = 1,
+                       std::function<void(int64_t)> on_batch = {})
+      : batcher_(
+            width, [this](const Tensor& t) { return gate_(t); }, options, std::move(on_batch)) {}
+  ~HeldBatcher() {
+    if (first_.joinable()) Release();
+  }
+  void Hold(std::vector<float> values, int64_t rows, DynamicBatcher::Done done) {
+    first_ = std::thread([this, values = std::move(values), rows, done = std::move(done)] {
+      batcher_.Submit(values, rows, done);
+    });
+    gate_.WaitEntered(1);
+  }
+  void Release() {
+    gate_.Open();
+    first_.join();
+  }
+  DynamicBatcher& batcher() { return batcher_; }
+  std::vector<int64_t> sizes() { return gate_.sizes(); }
+
+ private:
+  GatedForward gate_;
+  DynamicBatcher batcher_;
+  std::thread first_;
+};
+
 struct Results {
   std::vector<std::future<StatusOr<Tensor>>> futures;
   std::vector<std::shared_ptr<std::promise<StatusOr<Tensor>>>> promises;
@@ -63,27 +96,22 @@ struct Results {
 };
 
 TEST(DynamicBatcherTest, RequestsThatWaitAreMergedIntoOneForwardPass) {
-  GatedForward gate;
   std::vector<int64_t> reported;
   std::mutex reported_mu;
   BatchingOptions options;
   options.max_batch_size = 8;
+  std::vector<int64_t> sizes;
   {
-    DynamicBatcher batcher(
-        2, [&gate](const Tensor& t) { return gate(t); }, options,
-        [&](int64_t rows) {
-          std::lock_guard<std::mutex> lock(reported_mu);
-          reported.push_back(rows);
-        });
+    HeldBatcher held(options, 2, [&](int64_t rows) {
+      std::lock_guard<std::mutex> lock(reported_mu);
+      reported.push_back(rows);
+    });
     Results results;
-    // The first runs at once (inline, the batcher being idle) on its own thread and is held.
-    std::thread first([&, done = results.Add()] { batcher.Submit({1, 1}, 1, done); });
-    gate.WaitEntered(1);  // the first request is in the model; these three must wait
-    batcher.Submit({2, 2}, 1, results.Add());
-    batcher.Submit({3, 3, 4, 4}, 2, results.Add());
-    batcher.Submit({5, 5}, 1, results.Add());
-    gate.Open();
-    first.join();
+    held.Hold({1, 1}, 1, results.Add());  // in the model; these three must wait
+    held.batcher().Submit({2, 2}, 1, results.Add());
+    held.batcher().Submit({3, 3, 4, 4}, 2, results.Add());
+    held.batcher().Submit({5, 5}, 1, results.Add());
+    held.Release();
     std::vector<float> firsts;
     for (auto& f : results.futures) {
       StatusOr<Tensor> t = f.get();
@@ -91,41 +119,34 @@ TEST(DynamicBatcherTest, RequestsThatWaitAreMergedIntoOneForwardPass) {
       firsts.push_back(t->f32()[0]);
     }
     EXPECT_EQ(firsts, (std::vector<float>{2, 4, 6, 10}));  // each gets its own rows back
+    sizes = held.sizes();
   }
-  EXPECT_EQ(gate.sizes(), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(sizes, (std::vector<int64_t>{1, 4}));
   EXPECT_EQ(reported, (std::vector<int64_t>{1, 4}));
 }
 
 TEST(DynamicBatcherTest, ABatchNeverExceedsItsLimitButALargeRequestRunsAlone) {
-  GatedForward gate;
   BatchingOptions options;
   options.max_batch_size = 3;
-  DynamicBatcher batcher(
-      1, [&gate](const Tensor& t) { return gate(t); }, options);
+  HeldBatcher held(options);
   Results results;
-  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
-  gate.WaitEntered(1);
-  batcher.Submit({1, 2}, 2, results.Add());
-  batcher.Submit({1, 2}, 2, results.Add());  // 2 + 2 > 3: the next batch
-  batcher.Submit({1, 2, 3, 4, 5}, 5, results.Add());
-  gate.Open();
-  first.join();
+  held.Hold({1}, 1, results.Add());
+  held.batcher().Submit({1, 2}, 2, results.Add());
+  held.batcher().Submit({1, 2}, 2, results.Add());  // 2 + 2 > 3: the next batch
+  held.batcher().Submit({1, 2, 3, 4, 5}, 5, results.Add());
+  held.Release();
   for (auto& f : results.futures) ASSERT_TRUE(f.get().ok());
-  EXPECT_EQ(gate.sizes(), (std::vector<int64_t>{1, 2, 2, 5}));
+  EXPECT_EQ(held.sizes(), (std::vector<int64_t>{1, 2, 2, 5}));
 }
 
 TEST(DynamicBatcherTest, OneBadRequestDoesNotFailTheOthersInItsBatch) {
-  GatedForward gate;
-  DynamicBatcher batcher(
-      1, [&gate](const Tensor& t) { return gate(t); }, BatchingOptions{});
+  HeldBatcher held;
   Results results;
-  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
-  gate.WaitEntered(1);
-  batcher.Submit({2}, 1, results.Add());
-  batcher.Submit({-1}, 1, results.Add());
-  batcher.Submit({3}, 1, results.Add());
-  gate.Open();
-  first.join();
+  held.Hold({1}, 1, results.Add());
+  held.batcher().Submit({2}, 1, results.Add());
+  held.batcher().Submit({-1}, 1, results.Add());
+  held.batcher().Submit({3}, 1, results.Add());
+  held.Release();
   EXPECT_TRUE(results.futures[0].get().ok());
   EXPECT_TRUE(results.futures[1].get().ok());
   EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kInvalidArgument);
@@ -133,19 +154,15 @@ TEST(DynamicBatcherTest, OneBadRequestDoesNotFailTheOthersInItsBatch) {
 }
 
 TEST(DynamicBatcherTest, AFullQueueRefusesAtOnce) {
-  GatedForward gate;
   BatchingOptions options;
   options.max_queued_rows = 2;
-  DynamicBatcher batcher(
-      1, [&gate](const Tensor& t) { return gate(t); }, options);
+  HeldBatcher held(options);
   Results results;
-  std::thread first([&, done = results.Add()] { batcher.Submit({1}, 1, done); });
-  gate.WaitEntered(1);
-  batcher.Submit({1, 2}, 2, results.Add());  // queued: 2 rows
-  batcher.Submit({1}, 1, results.Add());     // 3 > 2
+  held.Hold({1}, 1, results.Add());
+  held.batcher().Submit({1, 2}, 2, results.Add());  // queued: 2 rows
+  held.batcher().Submit({1}, 1, results.Add());     // 3 > 2
   EXPECT_EQ(results.futures[2].get().status().code(), absl::StatusCode::kUnavailable);
-  gate.Open();
-  first.join();
+  held.Release();
   EXPECT_TRUE(results.futures[0].get().ok());
   EXPECT_TRUE(results.futures[1].get().ok());
 }
@@ -186,17 +203,22 @@ TEST(DynamicBatcherTest, AnIdleBatcherRunsARequestOnTheCallersThread) {
 }
 
 TEST(DynamicBatcherTest, DestroyingFinishesWhatIsQueued) {
-  std::vector<std::future<StatusOr<Tensor>>> futures;
-  {
-    DynamicBatcher batcher(
-        1, [](const Tensor& t) -> StatusOr<Tensor> { return t; }, BatchingOptions{});
-    for (int i = 0; i < 20; ++i) {
-      auto p = std::make_shared<std::promise<StatusOr<Tensor>>>();
-      futures.push_back(p->get_future());
-      batcher.Submit({static_cast<float>(i)}, 1, [p](StatusOr<Tensor> t) { p->set_value(t); });
-    }
-  }
-  for (auto& f : futures) EXPECT_TRUE(f.get().ok());
+  // 20 requests wait behind a held one when the batcher is destroyed; the destruction may begin
+  // before or after the model goes on, and either way every queued request gets its answer.
+  GatedForward gate;
+  auto batcher = std::make_unique<DynamicBatcher>(
+      1, [&gate](const Tensor& t) { return gate(t); }, BatchingOptions{});
+  Results results;
+  DynamicBatcher* raw = batcher.get();
+  std::thread first([raw, done = results.Add()] { raw->Submit({0}, 1, done); });
+  gate.WaitEntered(1);
+  for (int i = 1; i <= 20; ++i) raw->Submit({static_cast<float>(i)}, 1, results.Add());
+  std::thread destroy([&batcher] { batcher.reset(); });  // joins once the queue is empty
+  gate.Open();
+  first.join();
+  destroy.join();
+  ASSERT_EQ(results.futures.size(), 21u);
+  for (auto& f : results.futures) EXPECT_TRUE(f.get().ok());
 }
 
 }  // namespace

@@ -232,7 +232,9 @@ TEST_F(ServeHttpTest, PastTheConnectionLimitAClientGets503) {
                       *dir_ + "/holder.out", *dir_ + "/holder.err");
   ASSERT_TRUE(WaitForText(*dir_ + "/holder.out", "open"));
   CommandResult r;
-  for (int i = 0; i < 100; ++i) {  // the holder's connection may still be in the accept queue
+  // Until the server has accepted the holder's connection (a state, bounded only for a broken
+  // server, as WaitForText).
+  for (int i = 0; i < 1200; ++i) {
     r = Curl(base + "/v2/models/logit", "", true);
     if (StatusOf(r) == 503) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
