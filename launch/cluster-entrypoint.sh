@@ -35,6 +35,8 @@ environment (container defaults):
   HEARTH_WORKER_SLOTS=1            ranks a worker takes
   HEARTH_SSHD_LOG_LEVEL=ERROR      a worker's sshd LogLevel (VERBOSE shows logins and key errors)
   HEARTH_LISTEN=0.0.0.0:7411       hearthd's --listen
+  HEARTH_SERVE_LISTEN              hearthd's --serve-listen: serve deployed models over HTTP here
+                                   (with the same token and TLS); default: not over HTTP
   HEARTH_WORKER_ADDRESS            how workers reach hearthd (default: this host's address and
                                    the --listen port)
   HEARTH_TOKEN_FILE=/run/secrets/hearth_token   the API token (hearthd --token-file)
@@ -277,8 +279,10 @@ run_coordinator() {
   fi
   export HEARTH_HEARTHRUN=$wrapper
 
+  serve_args=()
+  [ -n "${HEARTH_SERVE_LISTEN:-}" ] && serve_args=(--serve-listen "$HEARTH_SERVE_LISTEN")
   "$hearthd" --listen "$listen" --data-dir "$state" --data-root "$data" --hostfile "$hostfile" \
-    --slots "$slots" --worker-address "$worker_address" "${token_args[@]}" &
+    --slots "$slots" --worker-address "$worker_address" "${token_args[@]}" "${serve_args[@]}" &
   pid=$!
   if [ "$refresh" -gt 0 ]; then
     # Workers that join later (docker-compose up --scale) appear in the hostfile.

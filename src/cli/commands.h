@@ -38,6 +38,9 @@ const Command& CancelCommand();
 const Command& CheckpointsCommand();
 const Command& DownloadCommand();
 const Command& SweepCommand();
+const Command& DeployCommand();
+const Command& ModelsCommand();
+const Command& UndeployCommand();
 // Run by hearthd: one rank of a coordinator job.
 const Command& WorkerCommand();
 

@@ -23,7 +23,8 @@ const Command* const kRemoteCommands[] = {
     &hearth::cli::ListCommand(),     &hearth::cli::LogsCommand(),
     &hearth::cli::CancelCommand(),   &hearth::cli::CheckpointsCommand(),
     &hearth::cli::DownloadCommand(), &hearth::cli::SweepCommand(),
-    &hearth::cli::WorkerCommand()};
+    &hearth::cli::DeployCommand(),   &hearth::cli::ModelsCommand(),
+    &hearth::cli::UndeployCommand(), &hearth::cli::WorkerCommand()};
 
 void PrintUsage(std::FILE* out) {
   std::fprintf(out,

@@ -16,6 +16,8 @@
 
 namespace hearth::coordinator {
 
+class Deployments;
+
 // hearthd's request limits, each set by the flag named beside it (docs/coordinator.md). Beyond
 // one, a call is RESOURCE_EXHAUSTED with a message naming the flag.
 struct CoordinatorLimits {
@@ -70,6 +72,7 @@ struct CoordinatorContext {
   int slots = 1;
   CoordinatorLimits limits;
   StreamSlots streams{limits.max_streams};
+  Deployments* deployments = nullptr;  // the models served from jobs (null: deploying is off)
 };
 
 }  // namespace hearth::coordinator

@@ -40,6 +40,12 @@ class CoordinatorService final : public v1::Coordinator::Service {
   grpc::Status SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest*,
                            v1::Sweep*) override;
   grpc::Status GetSweep(grpc::ServerContext*, const v1::GetSweepRequest*, v1::Sweep*) override;
+  // Deployments (deploy_handlers.cc).
+  grpc::Status Deploy(grpc::ServerContext*, const v1::DeployRequest*, v1::DeployResponse*) override;
+  grpc::Status ListDeployments(grpc::ServerContext*, const v1::ListDeploymentsRequest*,
+                               v1::ListDeploymentsResponse*) override;
+  grpc::Status Undeploy(grpc::ServerContext*, const v1::UndeployRequest*,
+                        v1::UndeployResponse*) override;
 
  private:
   // The checkpoint a request names: `checkpoint_id`, else the best, else the latest.

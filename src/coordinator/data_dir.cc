@@ -30,6 +30,10 @@ std::string JobCheckpointDir(const std::string& data_dir, const std::string& job
   return absl::StrCat(data_dir, "/checkpoints/", job_id);
 }
 
+std::string DeployedModelsDir(const std::string& data_dir) {
+  return absl::StrCat(data_dir, "/models");
+}
+
 std::string StoredCheckpointPath(const std::string& data_dir, const std::string& job_id,
                                  int64_t step) {
   return absl::StrCat(JobCheckpointDir(data_dir, job_id), "/", CheckpointFileName(step));

@@ -6,6 +6,9 @@
 //   <data dir>/jobs/<job>/attempt-<n>/logs/        launcher.<seg>.log, rank-<r>.<seg>.log
 //   <data dir>/jobs/<job>/attempt-<n>/run/         rank 0's run directory, when it runs here
 //   <data dir>/checkpoints/<job>/ckpt-<step>.safetensors   the job's uploaded checkpoints
+//   <data dir>/models/<name>/<version>/model.safetensors   deployed models (a model repository,
+//   <data dir>/models/<name>/<version>/deployment.json     as `hearth serve` reads one), with
+//   <data dir>/models/<name>/aliases.json                  where each version came from
 //
 // A checkpoint's id is "<job>/<step>", e.g. "j-000042/600".
 #pragma once
@@ -24,6 +27,7 @@ std::string SessionFile(const std::string& attempt_dir);
 std::string JobCheckpointDir(const std::string& data_dir, const std::string& job_id);
 std::string StoredCheckpointPath(const std::string& data_dir, const std::string& job_id,
                                  int64_t step);
+std::string DeployedModelsDir(const std::string& data_dir);
 
 // The names of an attempt's logs in AttemptLogDir (rotating_log.h adds ".<seg>.log").
 inline constexpr char kLauncherLogName[] = "launcher";

@@ -23,9 +23,11 @@
 #include "coordinator/checkpoint_store.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/data_dir.h"
+#include "coordinator/deployments.h"
 #include "coordinator/reflection_auth.h"
 #include "coordinator/worker_service.h"
 #include "hearth/env.h"
+#include "serve/model_server.h"
 
 namespace hearth::coordinator {
 namespace {
@@ -40,7 +42,9 @@ const cli::CommandSpec& Spec() {
       "an SQLite database and their checkpoints in --data-dir, and serves evaluation and\n"
       "prediction. With no flags it listens on 127.0.0.1:7411 and keeps its state in\n"
       "./hearth-data. Every limit below answers RESOURCE_EXHAUSTED naming its flag when a\n"
-      "request goes past it. See docs/coordinator.md.",
+      "request goes past it. With --serve-listen it also serves the models deployed from its\n"
+      "jobs (hearth deploy) as `hearth serve` does, with the same token and TLS. See\n"
+      "docs/coordinator.md and docs/serving.md.",
       {},
       {{"listen", "HOST:PORT", "address to serve on (default 127.0.0.1:7411)"},
        {"data-dir", "DIR", "database, logs and checkpoints (default ./hearth-data)"},
@@ -64,7 +68,13 @@ const cli::CommandSpec& Spec() {
        {"max-events-per-job", "N", "step events kept per job, oldest dropped (default 10000)"},
        {"max-checkpoints-per-job", "N",
         "checkpoints kept per job, beyond the latest and best (default 100)"},
-       {"max-log-mb-per-rank", "N", "log kept per rank and attempt, oldest rotated (default 32)"}}};
+       {"max-log-mb-per-rank", "N", "log kept per rank and attempt, oldest rotated (default 32)"},
+       {"serve-listen", "HOST:PORT",
+        "serve deployed models over HTTP/JSON here (hearth deploy; default: not served over "
+        "HTTP)"},
+       {"serve-cors-origin", "ORIGIN", "let a browser app from ORIGIN call the model server"},
+       {"keep-deployed-versions", "N",
+        "versions kept per deployed model, beyond those an alias names (default 3)"}}};
   return spec;
 }
 
@@ -85,6 +95,8 @@ struct Flags {
   int64_t max_data_mb = 1024;
   double max_gzip_ratio = 100;
   int64_t max_log_mb = 32;
+  std::string serve_listen, serve_cors_origin;
+  int keep_deployed_versions = 3;
 };
 
 StatusOr<int64_t> IntFlag(const cli::ParsedArgs& args, const std::string& name, int64_t fallback,
@@ -146,6 +158,13 @@ StatusOr<Flags> ReadFlags(const cli::ParsedArgs& args) {
   f.store.max_checkpoints_per_job = static_cast<int>(checkpoints);
   HEARTH_RETURN_IF_ERROR(
       CheckExposure(f.listen, !f.token_file.empty(), !f.tls_cert.empty(), f.insecure, "run jobs"));
+  f.serve_listen = args.Get("serve-listen");
+  f.serve_cors_origin = args.Get("serve-cors-origin");
+  HEARTH_ASSIGN_OR_RETURN(const int64_t keep, IntFlag(args, "keep-deployed-versions", 3, 1, 1000));
+  f.keep_deployed_versions = static_cast<int>(keep);
+  if (!f.serve_listen.empty())
+    HEARTH_RETURN_IF_ERROR(CheckExposure(f.serve_listen, !f.token_file.empty(), !f.tls_cert.empty(),
+                                         f.insecure, "read your models"));
   return f;
 }
 
@@ -156,10 +175,39 @@ StatusOr<std::string> ReadFile(const std::string& path, const char* flag) {
   return text;
 }
 
+// The model server of the deployed models: the repository in the data dir, reloaded when a
+// deploy changes it (never polled), with hearthd's token and TLS.
+StatusOr<std::unique_ptr<serve::ModelServer>> StartModelServer(const Flags& f) {
+  serve::ModelServerOptions options;
+  options.models = {{"", DeployedModelsDir(f.data_dir)}};
+  options.registry.max_versions = 1000;  // Deployments keeps the count down (--keep-deployed-...)
+  options.http.listen = f.serve_listen;
+  options.http.tls_cert = f.tls_cert;
+  options.http.tls_key = f.tls_key;
+  options.http.cors_origin = f.serve_cors_origin;
+  options.poll_seconds = 0;
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "hearthd: models: %s\n", line.c_str());
+    std::fflush(stderr);
+  };
+  if (!f.token_file.empty()) {
+    StatusOr<BearerToken> token = BearerToken::FromFile(f.token_file);
+    if (!token.ok())
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--token-file: %s", token.status().message()));
+    options.api.token = *std::move(token);
+  }
+  auto server = std::make_unique<serve::ModelServer>(std::move(options));
+  if (Status s = server->Listen(); !s.ok())
+    return absl::Status(s.code(), absl::StrFormat("--serve-listen: %s", s.message()));
+  return server;
+}
+
 // SIGTERM must stop hearthd even if a handler is stuck (a hung network file system): handlers get
 // `grace` to finish, then the process exits regardless. Its state is in the store, committed.
-void ShutDown(grpc::Server& server, std::chrono::seconds grace) {
-  auto stopped = std::async(std::launch::async, [&server, grace] {
+void ShutDown(grpc::Server& server, serve::ModelServer& models, std::chrono::seconds grace) {
+  auto stopped = std::async(std::launch::async, [&server, &models, grace] {
+    models.Drain();
     server.Shutdown(std::chrono::system_clock::now() + grace);
   });
   if (stopped.wait_for(grace + std::chrono::seconds(3)) == std::future_status::ready) return;
@@ -231,6 +279,20 @@ int Run(const cli::ParsedArgs& args) {
   if (Status s = scheduler.Recover(); !s.ok()) return Fail(std::string(s.message()));
   CoordinatorContext context{**store, scheduler,  hub,     log_hub, auth, workers_credentials,
                              *roots,  f.data_dir, f.slots, f.limits};
+  // The models deployed from jobs, served in process and, with --serve-listen, over HTTP.
+  StatusOr<std::unique_ptr<serve::ModelServer>> models = StartModelServer(f);
+  if (!models.ok()) return Fail(std::string(models.status().message()));
+  const std::string models_url =
+      (*models)->listening()
+          ? absl::StrFormat("%s://%s:%d", f.tls_cert.empty() ? "http" : "https",
+                            f.serve_listen.substr(0, f.serve_listen.rfind(':')), (*models)->port())
+          : "";
+  Deployments deployments(f.data_dir, (*models)->registry(), f.keep_deployed_versions, models_url);
+  if (Status s = deployments.Recover(); !s.ok())
+    return Fail(absl::StrFormat("%s: %s", deployments.repository(), s.message()));
+  if (Status s = (*models)->Load(); !s.ok()) return Fail(std::string(s.message()));
+  (*models)->ServeInBackground(1);
+  context.deployments = &deployments;
   SweepManager sweeps(**store, scheduler, hub, *roots);
   CoordinatorService coordinator(context, sweeps);
   WorkerServiceImpl workers(context);
@@ -257,6 +319,8 @@ int Run(const cli::ParsedArgs& args) {
   std::fprintf(stderr, "hearthd: listening on %s, data in %s, %d slot%s%s\n", bound.c_str(),
                f.data_dir.c_str(), f.slots, f.slots == 1 ? "" : "s",
                auth.enabled() ? ", token required" : "");
+  if (!models_url.empty())
+    std::fprintf(stderr, "hearthd: serving deployed models on %s\n", models_url.c_str());
   // Workers dial the address actually bound unless told otherwise.
   if (f.worker_address.empty()) scheduler.SetWorkerAddress(bound);
   scheduler.Start();
@@ -271,7 +335,7 @@ int Run(const cli::ParsedArgs& args) {
   int received = 0;
   sigwait(&signals, &received);
   std::fprintf(stderr, "hearthd: shutting down\n");
-  ShutDown(*server, std::chrono::seconds(2));
+  ShutDown(*server, **models, std::chrono::seconds(2));
   return 0;
 }
 

@@ -18,28 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kModelFile[] = "model.safetensors";
-constexpr char kAliasesFile[] = "aliases.json";
-
-// Names appear in URLs: letters, digits, '_', '-' and '.', at most 64.
-bool IsValidModelName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      return false;
-  return true;
-}
-
 bool IsDir(const std::string& path) {
   std::error_code ec;
   return fs::is_directory(path, ec);
-}
-
-// The positive integer a version directory is named by, or nullopt.
-std::optional<int64_t> VersionOf(const std::string& name) {
-  int64_t v = 0;
-  if (name.empty() || name[0] == '0' || !absl::SimpleAtoi(name, &v) || v <= 0) return std::nullopt;
-  return v;
 }
 
 std::vector<std::string> SubdirNames(const std::string& dir) {
@@ -76,6 +57,20 @@ std::string Basename(const std::string& path) {
 
 }  // namespace
 
+bool IsValidModelName(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.') return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+std::optional<int64_t> VersionOf(const std::string& name) {
+  int64_t v = 0;
+  if (name.empty() || name[0] == '0' || !absl::SimpleAtoi(name, &v) || v <= 0) return std::nullopt;
+  return v;
+}
+
 ModelSource ParseModelSource(const std::string& arg) {
   const size_t eq = arg.find('=');
   if (eq != std::string::npos && eq > 0 && IsValidModelName(arg.substr(0, eq)))
@@ -90,7 +85,7 @@ void ModelRegistry::Log(const std::string& line) const {
   if (options_.log) options_.log(line);
 }
 
-StatusOr<std::unique_ptr<TrainedModel>> ModelRegistry::LoadServable(const std::string& path) {
+StatusOr<std::unique_ptr<TrainedModel>> LoadServableModel(const std::string& path) {
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<TrainedModel> model, TrainedModel::Load(path));
   if (model->record_shape().rank() == 0)
     return absl::UnimplementedError(
@@ -256,7 +251,7 @@ Status ModelRegistry::ScanSingle(size_t index, const std::string& checkpoint, co
     next[name] = *old;
     return absl::OkStatus();
   }
-  StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServable(checkpoint);
+  StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServableModel(checkpoint);
   if (!loaded.ok()) {
     const std::string why =
         absl::StrFormat("refused %s: %s", checkpoint, loaded.status().message());
@@ -306,7 +301,7 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
       model.versions[v] = old->versions.at(v);
       continue;
     }
-    StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServable(path);
+    StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServableModel(path);
     if (loaded.ok()) {
       model.versions[v] = Version{ServedModel::Create(name, v, path, *std::move(loaded),
                                                       options_.batching, options_.on_batch),

@@ -42,6 +42,16 @@ struct ModelSource {
 // "NAME=PATH" or "PATH".
 ModelSource ParseModelSource(const std::string& arg);
 
+// A model directory's files: VERSION/model.safetensors, and aliases.json {"production": 3}.
+inline constexpr char kModelFile[] = "model.safetensors";
+inline constexpr char kAliasesFile[] = "aliases.json";
+// Names appear in URLs: letters, digits, '_', '-' and '.' (not first), at most 64.
+bool IsValidModelName(const std::string& name);
+// The positive integer a version directory is named by ("3"; not "03"), or nullopt.
+std::optional<int64_t> VersionOf(const std::string& dir_name);
+// TrainedModel::Load, refusing a model whose rows cannot be decoded (no record shape).
+StatusOr<std::unique_ptr<TrainedModel>> LoadServableModel(const std::string& path);
+
 struct RegistryOptions {
   int64_t max_versions = 3;  // per model directory, newest first
   BatchingOptions batching;
@@ -105,8 +115,6 @@ class ModelRegistry {
   Status ScanModelDir(const std::string& name, const std::string& dir, const Models& current,
                       Models& next);
   void Log(const std::string& line) const;
-  // TrainedModel::Load, refusing a model whose rows cannot be decoded (no record shape).
-  static StatusOr<std::unique_ptr<TrainedModel>> LoadServable(const std::string& path);
 
   const std::vector<ModelSource> sources_;
   const RegistryOptions options_;

@@ -8,18 +8,12 @@
 #include <cstring>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <functional>
-#include <mutex>
 #include <thread>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_format.h"
 #include "core/bearer_token.h"
-#include "serve/serving_api.h"
-#include "serve/serving_metrics.h"
+#include "serve/model_server.h"
 
 namespace hearth::serve {
 namespace {
@@ -56,70 +50,6 @@ int NextSignal() {
   }
 }
 
-// The one thread that reloads the models: every --poll-seconds, on SIGHUP and on POST
-// /v2/repository/reload, so that a slow load never holds up an I/O thread or the signal thread.
-// A reload asked for while one runs is answered by the next, which starts right after.
-//
-// Thread-safety: Request and Stop may be called from any thread; mu_ guards the requests.
-class Reloader {
- public:
-  using Done = std::function<void(const Status&)>;
-  Reloader(ModelRegistry& registry, int poll_seconds)
-      : registry_(registry), poll_seconds_(poll_seconds), thread_([this] { Loop(); }) {}
-  ~Reloader() { Stop(); }
-
-  void Request(Done done = {}) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requested_ = true;
-      if (done) waiting_.push_back(std::move(done));
-    }
-    wake_.notify_one();
-  }
-  // Answers whoever still waits with UNAVAILABLE and joins the thread.
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      const auto asked = [this] { return stopping_ || requested_; };
-      if (poll_seconds_ > 0)
-        wake_.wait_for(lock, std::chrono::seconds(poll_seconds_), asked);
-      else
-        wake_.wait(lock, asked);
-      if (stopping_) break;
-      requested_ = false;
-      std::vector<Done> answer = std::move(waiting_);
-      waiting_.clear();
-      lock.unlock();
-      const Status s = registry_.Reload();  // its problems are logged by the registry
-      for (Done& done : answer) done(s);
-      lock.lock();
-    }
-    std::vector<Done> answer = std::move(waiting_);
-    waiting_.clear();
-    lock.unlock();
-    for (Done& done : answer) done(absl::UnavailableError("the server is stopping"));
-  }
-
-  ModelRegistry& registry_;
-  const int poll_seconds_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool requested_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<Done> waiting_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts once the rest is ready
-};
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "hearth serve: %s\n", message.c_str());
   return 1;
@@ -142,35 +72,30 @@ int RunServer(ServeOptions options) {
     return Fail(std::string(s.message()));
   if (options.http.tls_cert.empty() != options.http.tls_key.empty())
     return Fail("--tls-cert and --tls-key go together: give both");
-  ApiOptions api_options;
-  api_options.max_rows = options.max_rows;
+  ModelServerOptions server_options;
+  server_options.models = options.models;
+  server_options.registry = options.registry;
+  server_options.http = options.http;
+  server_options.api.max_rows = options.max_rows;
+  server_options.poll_seconds = options.poll_seconds;
+  server_options.log = LogLine;
   if (!options.token_file.empty()) {
     StatusOr<BearerToken> token = BearerToken::FromFile(options.token_file);
     if (!token.ok()) return Fail(absl::StrFormat("--token-file: %s", token.status().message()));
-    api_options.token = *std::move(token);
+    server_options.api.token = *std::move(token);
   }
+  const bool token_required = server_options.api.token.enabled();
 
   if (Status s = CatchSignals(); !s.ok()) return Fail(std::string(s.message()));
 
-  ServingMetrics metrics;
-  RegistryOptions registry_options = options.registry;
-  registry_options.log = LogLine;
-  registry_options.on_batch = [&metrics](const std::string& model, int64_t rows) {
-    metrics.RecordBatch(model, rows);
-  };
-  ModelRegistry registry(options.models, registry_options);
-  if (Status s = registry.Reload(); !s.ok() && !registry.ready())
+  ModelServer server(std::move(server_options));
+  if (Status s = server.Load(); !s.ok() && !server.registry().ready())
     return Fail(absl::StrFormat("%s (nothing to serve)", s.message()));
-  if (!registry.ready()) LogLine("no model loaded yet; waiting for the sources to fill");
-
-  Reloader reloader(registry, options.poll_seconds);
-  api_options.reload = [&reloader](Reloader::Done done) { reloader.Request(std::move(done)); };
-  ServingApi api(registry, metrics, api_options);
-  HttpServer server(api, options.http);
-  if (Status s = server.Start(); !s.ok()) return Fail(std::string(s.message()));
+  if (!server.registry().ready()) LogLine("no model loaded yet; waiting for the sources to fill");
+  if (Status s = server.Listen(); !s.ok()) return Fail(std::string(s.message()));
   LogLine(absl::StrFormat("listening on %s (port %d)%s%s", options.http.listen, server.port(),
                           options.http.tls_cert.empty() ? "" : ", TLS",
-                          api_options.token.enabled() ? ", token required" : ""));
+                          token_required ? ", token required" : ""));
   if (options.on_listening) options.on_listening(server.port());
 
   std::thread signal_thread([&] {
@@ -179,13 +104,12 @@ int RunServer(ServeOptions options) {
       if (sig < 0) return;
       if (sig == SIGHUP) {
         LogLine("SIGHUP: reloading the models");
-        reloader.Request();
+        server.RequestReload();
         continue;
       }
       LogLine(absl::StrFormat("%s: draining (at most %ds)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                               options.drain_seconds));
-      api.set_draining();
-      server.Stop();
+      server.Drain();
       // Requests still running after the drain time do not keep the process alive.
       std::this_thread::sleep_for(std::chrono::seconds(options.drain_seconds));
       LogLine("requests still running after the drain time; exiting anyway");
@@ -194,8 +118,7 @@ int RunServer(ServeOptions options) {
     }
   });
   signal_thread.detach();
-  server.Run(options.io_threads);
-  reloader.Stop();
+  server.Serve(options.io_threads);
   LogLine("stopped");
   return 0;
 }

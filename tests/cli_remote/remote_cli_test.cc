@@ -66,6 +66,9 @@ const std::vector<CommandFlags>& RemoteCommands() {
       {"checkpoints", {"json"}},
       {"download", {"checkpoint", "output", "json"}},
       {"sweep", {"follow", "json"}},
+      {"deploy", {"name", "checkpoint", "alias", "json"}},
+      {"models", {"json"}},
+      {"undeploy", {"version", "json"}},
       {"eval", {"data", "labels", "checkpoint", "json"}},
       {"predict", {"input", "output", "checkpoint", "json"}},
   };

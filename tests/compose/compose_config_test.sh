@@ -53,16 +53,18 @@ for name, svc, mode in (("coordinator", coord, "coordinator"), ("worker", worker
     check(svc.get("command") == [mode], f"{name} should run command [{mode}], not {svc.get('command')}")
     check(f"{mode})" in modes, f"cluster-entrypoint.sh has no mode '{mode}'")
 
-# The coordinator's port: published, and on loopback only.
+# The coordinator's ports: gRPC (7411) and the deployed models' HTTP (7412), on loopback only.
 ports = coord.get("ports", [])
-check(len(ports) == 1, f"coordinator should publish exactly one port, not {ports}")
+targets = []
 for p in ports:
     if isinstance(p, dict):
-        check(p.get("host_ip") == "127.0.0.1" and str(p.get("target")) == "7411",
-              f"coordinator port {p} is not 127.0.0.1:...:7411")
+        check(p.get("host_ip") == "127.0.0.1", f"coordinator port {p} is not bound to 127.0.0.1")
+        targets.append(str(p.get("target")))
     else:
-        check(str(p).startswith("127.0.0.1:") and str(p).split(":")[2].split("/")[0] == "7411",
-              f"coordinator port '{p}' is not bound to 127.0.0.1 (or does not target 7411)")
+        check(str(p).startswith("127.0.0.1:"), f"coordinator port '{p}' is not bound to 127.0.0.1")
+        targets.append(str(p).split(":")[2].split("/")[0])
+check(sorted(targets) == ["7411", "7412"],
+      f"coordinator should publish 7411 (gRPC) and 7412 (models), not {ports}")
 for name, svc in services.items():
     if name != "coordinator":
         check(not svc.get("ports"), f"service {name} publishes ports {svc.get('ports')}: only the coordinator may")
