@@ -181,18 +181,24 @@ Status CheckOutputWidth(const v1::JobSpec& spec, const Shape& output, int64_t nu
 
 namespace {
 
-// The parameters of one layer whose input is `in` (batch axis first), or -1 past the bound.
+// The parameters of one layer whose input is `in` (batch axis first), exactly (a layer without
+// bias has none: a checkpoint's weights are checked against this count), or -1 past the bound.
 int64_t LayerParameters(const v1::Layer& layer, const Shape& in) {
   switch (layer.kind_case()) {
     case v1::Layer::kDense: {
       const v1::DenseLayer& d = layer.dense();
-      const int64_t dims[] = {in[1] + 1, d.units()};  // weights and (at most) a bias per unit
-      return DimsWithin(dims, 2, 1, kMaxModelParameters) ? dims[0] * dims[1] : -1;
+      const bool bias = !d.has_use_bias() || d.use_bias();
+      // (in + 1) * units bounds weights and bias without overflow; then the exact count.
+      const int64_t dims[] = {in[1] + 1, d.units()};
+      if (!DimsWithin(dims, 2, 1, kMaxModelParameters)) return -1;
+      return in[1] * d.units() + (bias ? d.units() : 0);
     }
     case v1::Layer::kConv2D: {
       const v1::Conv2dLayer& c = layer.conv2d();
+      const bool bias = !c.has_use_bias() || c.use_bias();
       const int64_t dims[] = {c.filters(), in[1] * c.kernel_size() + 1, c.kernel_size()};
-      return DimsWithin(dims, 3, 1, kMaxModelParameters) ? dims[0] * dims[1] * dims[2] : -1;
+      if (!DimsWithin(dims, 3, 1, kMaxModelParameters)) return -1;
+      return c.filters() * in[1] * c.kernel_size() * c.kernel_size() + (bias ? c.filters() : 0);
     }
     default:
       return 0;

@@ -61,6 +61,25 @@ TEST(BuildModel, UseBiasFalseLeavesNoBias) {
   EXPECT_EQ(ParameterNames(**model), (std::vector<std::string>{"0.weight", "1.weight", "1.bias"}));
 }
 
+// The count a checkpoint's weights are checked against is the built model's, bias or not (it
+// once counted a bias per conv kernel row and one per unit always, so no CNN checkpoint loaded).
+TEST(CountModelParameters, IsExactlyWhatBuildModelAllocates) {
+  for (const bool bias : {true, false}) {
+    v1::JobSpec spec = SpecFromJson(kCnnSpec);
+    for (v1::Layer& layer : *spec.mutable_model()->mutable_layers()) {
+      if (layer.has_conv2d()) layer.mutable_conv2d()->set_use_bias(bias);
+      if (layer.has_dense()) layer.mutable_dense()->set_use_bias(bias);
+    }
+    StatusOr<std::unique_ptr<Sequential>> model = BuildModel(spec, Shape{1, 28, 28}, 10, 7);
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t built = 0;
+    for (const NamedTensor& p : (*model)->NamedParameters()) built += p.tensor.numel();
+    StatusOr<int64_t> counted = CountModelParameters(spec, Shape{1, 28, 28});
+    ASSERT_TRUE(counted.ok()) << counted.status();
+    EXPECT_EQ(*counted, built) << (bias ? "with" : "without") << " bias";
+  }
+}
+
 TEST(BuildModel, DenseNeverFlattensImplicitly) {
   v1::JobSpec spec = SpecFromJson(kRegressionSpec);
   StatusOr<std::unique_ptr<Sequential>> model = BuildModel(spec, Shape{2, 3}, 1, 0);
