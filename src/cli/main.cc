@@ -15,8 +15,9 @@ using hearth::cli::Command;
 
 // On this machine (eval and predict also take a coordinator job).
 const Command* const kLocalCommands[] = {
-    &hearth::cli::TrainCommand(), &hearth::cli::EvalAnyCommand(), &hearth::cli::PredictAnyCommand(),
-    &hearth::cli::InspectCommand(), &hearth::cli::ServeCommand()};
+    &hearth::cli::TrainCommand(),      &hearth::cli::EvalAnyCommand(),
+    &hearth::cli::PredictAnyCommand(), &hearth::cli::InspectCommand(),
+    &hearth::cli::ServeCommand(),      &hearth::cli::ExportCommand()};
 // Through the coordinator, hearthd.
 const Command* const kRemoteCommands[] = {
     &hearth::cli::SubmitCommand(),   &hearth::cli::StatusCommand(),
