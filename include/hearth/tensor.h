@@ -19,6 +19,25 @@ int64_t DTypeSize(DType dtype);
 
 // An owned, 64-byte-aligned block of bytes. Small blocks live inline, which saves an allocation
 // for the scalars that dominate op-dispatch overhead.
+// While one lives on a thread, tensor buffers freed on that thread are kept, up to `max_bytes`,
+// and given out again for the next buffers of the same size allocated there. Meant for a loop
+// whose tensors have the same sizes every time round, such as a model server's forward pass: once
+// warm it takes no buffer from malloc. Scopes do not nest (an inner one is a no-op); the kept
+// buffers are freed when the scope ends.
+class BufferReuseScope {
+ public:
+  explicit BufferReuseScope(int64_t max_bytes = int64_t{64} << 20);
+  ~BufferReuseScope();
+  BufferReuseScope(const BufferReuseScope&) = delete;
+  BufferReuseScope& operator=(const BufferReuseScope&) = delete;
+
+ private:
+  bool active_ = false;
+};
+// Tensor buffers taken from malloc so far, over all threads (buffers of at most 64 bytes live
+// inside the Storage and are not counted): what a test of BufferReuseScope counts.
+int64_t TensorBuffersAllocated();
+
 class Storage {
  public:
   explicit Storage(int64_t bytes);

@@ -3,8 +3,11 @@
 
 #include <malloc.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "hearth/status.h"
@@ -30,19 +33,72 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+// aligned_alloc wants a multiple of the alignment; 64 bytes keeps AVX-512 loads aligned.
+size_t RoundedBytes(int64_t bytes) {
+  return static_cast<size_t>((bytes + 63) / 64 * 64);
+}
+
+std::atomic<int64_t> g_buffers_allocated{0};
+
+// The buffers a BufferReuseScope keeps on its thread, by rounded size.
+struct BufferCache {
+  int64_t max_bytes = 0;
+  int64_t bytes = 0;
+  std::unordered_map<size_t, std::vector<void*>> free;
+};
+thread_local BufferCache* t_cache = nullptr;
+
+}  // namespace
+
+BufferReuseScope::BufferReuseScope(int64_t max_bytes) {
+  if (t_cache != nullptr) return;
+  t_cache = new BufferCache{max_bytes};
+  active_ = true;
+}
+
+BufferReuseScope::~BufferReuseScope() {
+  if (!active_) return;
+  for (auto& [size, buffers] : t_cache->free)
+    for (void* p : buffers) std::free(p);
+  delete t_cache;
+  t_cache = nullptr;
+}
+
+int64_t TensorBuffersAllocated() {
+  return g_buffers_allocated.load(std::memory_order_relaxed);
+}
+
 Storage::Storage(int64_t bytes) : bytes_(bytes) {
   if (bytes <= kInlineBytes) {
     data_ = inline_;
     return;
   }
-  // aligned_alloc wants a multiple of the alignment; 64 bytes keeps AVX-512 loads aligned.
-  const size_t rounded = static_cast<size_t>((bytes + 63) / 64 * 64);
-  data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  const size_t rounded = RoundedBytes(bytes);
+  if (t_cache != nullptr) {
+    const auto it = t_cache->free.find(rounded);
+    if (it != t_cache->free.end() && !it->second.empty()) {
+      data_ = it->second.back();
+      it->second.pop_back();
+      t_cache->bytes -= static_cast<int64_t>(rounded);
+      return;
+    }
+  }
+  data_ = std::aligned_alloc(64, rounded);
   HEARTH_CHECK_MSG(data_ != nullptr, absl::StrFormat("out of memory allocating %d bytes", bytes));
+  g_buffers_allocated.fetch_add(1, std::memory_order_relaxed);
 }
 
 Storage::~Storage() {
-  if (data_ != inline_) std::free(data_);
+  if (data_ == inline_) return;
+  const size_t rounded = RoundedBytes(bytes_);
+  if (t_cache != nullptr && t_cache->bytes + static_cast<int64_t>(rounded) <= t_cache->max_bytes) {
+    t_cache->free[rounded].push_back(data_);
+    t_cache->bytes += static_cast<int64_t>(rounded);
+    return;
+  }
+  std::free(data_);
 }
 
 Tensor Tensor::Empty(const Shape& shape, DType dtype) {

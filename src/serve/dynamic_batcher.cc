@@ -166,6 +166,9 @@ bool DynamicBatcher::State::NextBatch(std::vector<Request>& batch) {
 std::vector<StatusOr<Tensor>> DynamicBatcher::State::Compute(const std::vector<Request>& batch) {
   // Tests hold a batch here so that the requests arriving meanwhile queue up behind it.
   faults::MaybePause("serve_batch", {});
+  // A thread that runs forward passes (the batcher's, or an I/O thread running one inline) keeps
+  // their tensors' buffers for the next: same sizes every time, so no malloc once warm.
+  static thread_local BufferReuseScope reuse_buffers;
   int64_t rows = 0;
   for (const Request& r : batch) rows += r.rows;
   std::vector<StatusOr<Tensor>> results;

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "serve/serve_test_util.h"
+
 namespace hearth::serve {
 namespace {
 
@@ -219,6 +221,25 @@ TEST(DynamicBatcherTest, DestroyingFinishesWhatIsQueued) {
   destroy.join();
   ASSERT_EQ(results.futures.size(), 21u);
   for (auto& f : results.futures) EXPECT_TRUE(f.get().ok());
+}
+
+// Once warm, a request's forward pass through a real model (preprocessing and layers) takes
+// no tensor buffer from malloc: the thread that runs it keeps them (BufferReuseScope).
+TEST(DynamicBatcherTest, AWarmForwardPassAllocatesNoTensorBuffers) {
+  const std::string dir = testing::FreshDir("batcher-buffers");
+  StatusOr<std::unique_ptr<TrainedModel>> model =
+      TrainedModel::Load(testing::TrainExample("logistic_regression", dir));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const int64_t width = (*model)->record_shape().numel();
+  DynamicBatcher batcher(
+      width, [&](const Tensor& rows) { return (*model)->Outputs(rows); }, BatchingOptions{});
+  // 32 rows, so that every tensor on the way is over the 64 bytes a Storage holds inline.
+  const std::vector<float> rows(32 * width, 0.5f);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(batcher.Infer(rows, 32).ok());
+  const int64_t warm = TensorBuffersAllocated();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(batcher.Infer(rows, 32).ok());
+  EXPECT_EQ(TensorBuffersAllocated(), warm);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
