@@ -54,7 +54,8 @@ thread_local BufferCache* t_cache = nullptr;
 
 BufferReuseScope::BufferReuseScope(int64_t max_bytes) {
   if (t_cache != nullptr) return;
-  t_cache = new BufferCache{max_bytes};
+  t_cache = new BufferCache();
+  t_cache->max_bytes = max_bytes;
   active_ = true;
 }
 
