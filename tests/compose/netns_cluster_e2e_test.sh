@@ -86,7 +86,8 @@ for i in 1 2 3; do
     as_host "${hosts[$i]}" "worker$i" "$entry" worker >"$work/worker$i.log" 2>&1 &
   pids+=($!)
 done
-as_host "$coord_ns" coordinator "$entry" coordinator >"$work/coordinator.log" 2>&1 &
+HEARTH_SERVE_LISTEN=0.0.0.0:7412 \
+  as_host "$coord_ns" coordinator "$entry" coordinator >"$work/coordinator.log" 2>&1 &
 pids+=($!)
 
 dump_logs() {
@@ -137,6 +138,19 @@ if [ "$rc" != 0 ]; then
   dump_logs
   exit 1
 fi
+
+# 1a. The job deployed on the coordinator and asked over HTTPS, with the token and without.
+echo "== deploy $job1 as model logit; an application asks it over HTTPS"
+"$hearth" deploy "$job1" --name logit --coordinator "$coordinator" --token-file "$work/token" \
+  --ca "$work/shared/tls/hearthd.crt" || fail "hearth deploy $job1 failed"
+models_url=https://${addrs[0]}:7412/v1/models/logit:predict
+reply=$(curl -sS --cacert "$work/shared/tls/hearthd.crt" -H "Authorization: Bearer $(cat "$work/token")" \
+  -d '{"instances": [[1.19, 0.56]]}' "$models_url" 2>&1)
+echo "$reply"
+grep -q '"predictions"' <<<"$reply" || fail "the deployed model did not answer over HTTPS: $reply"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/shared/tls/hearthd.crt" \
+  -d '{"instances": [[1.19, 0.56]]}' "$models_url")
+[ "$code" = 401 ] || fail "the model server answered $code without the token, not 401"
 
 # 1b. MNIST on the three workers (one epoch), where the data is present (launch/fetch-mnist.sh).
 if [ -s "$src/data/mnist/train-images-idx3-ubyte" ]; then
