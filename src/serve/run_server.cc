@@ -8,7 +8,9 @@
 #include <cstring>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -98,10 +100,16 @@ int RunServer(ServeOptions options) {
                           token_required ? ", token required" : ""));
   if (options.on_listening) options.on_listening(server.port());
 
+  // The signal thread drains on SIGTERM, then gives the requests in flight --drain-seconds before
+  // exiting regardless. It is joined before anything it uses is destroyed: main wakes it when the
+  // server has stopped (a 0 byte on the pipe, when it waits for a signal).
+  std::mutex stop_mu;
+  std::condition_variable stopped_cv;
+  bool stopped = false;
   std::thread signal_thread([&] {
     for (;;) {
       const int sig = NextSignal();
-      if (sig < 0) return;
+      if (sig <= 0) return;
       if (sig == SIGHUP) {
         LogLine("SIGHUP: reloading the models");
         server.RequestReload();
@@ -110,15 +118,25 @@ int RunServer(ServeOptions options) {
       LogLine(absl::StrFormat("%s: draining (at most %ds)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                               options.drain_seconds));
       server.Drain();
+      std::unique_lock<std::mutex> lock(stop_mu);
+      if (stopped_cv.wait_for(lock, std::chrono::seconds(options.drain_seconds),
+                              [&] { return stopped; }))
+        return;
       // Requests still running after the drain time do not keep the process alive.
-      std::this_thread::sleep_for(std::chrono::seconds(options.drain_seconds));
       LogLine("requests still running after the drain time; exiting anyway");
       std::fflush(stderr);
       std::_Exit(0);
     }
   });
-  signal_thread.detach();
   server.Serve(options.io_threads);
+  {
+    std::lock_guard<std::mutex> lock(stop_mu);
+    stopped = true;
+  }
+  stopped_cv.notify_all();
+  const unsigned char wake = 0;
+  [[maybe_unused]] ssize_t ignored = ::write(g_signal_pipe[1], &wake, 1);
+  signal_thread.join();
   LogLine("stopped");
   return 0;
 }
