@@ -27,6 +27,7 @@ struct BatchingOptions {
   int64_t max_batch_size = 64;     // rows per forward pass
   int64_t max_queue_delay_us = 0;  // 0: batch only what is already waiting (no added latency)
   int64_t max_queued_rows = 4096;  // beyond this a request is refused (UNAVAILABLE, retry)
+  bool operator==(const BatchingOptions&) const = default;
 };
 
 class DynamicBatcher {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -12,6 +13,7 @@
 #include "core/json.h"
 #include "hearth/checkpoint.h"
 #include "hearth/env.h"
+#include "serve/model_config.h"
 
 namespace hearth::serve {
 namespace {
@@ -211,19 +213,10 @@ std::optional<ModelRegistry::FileIdentity> Identify(const std::string& path) {
 // NAME/aliases.json, {"production": 3, ...}, into model.aliases; what is wrong with it goes to
 // model.alias_problems, one line each (an alias for a version not loaded is dropped).
 void ReadAliases(const std::string& path, ModelRegistry::Model& model) {
-  constexpr int64_t kMaxAliasesBytes = 64 << 10;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return;  // none
   auto problem = [&](const std::string& line) { model.alias_problems += line + "\n"; };
-  if (!S_ISREG(st.st_mode) || st.st_size > kMaxAliasesBytes)
-    return problem(absl::StrFormat("%s: ignored: expected a JSON file of at most %d KiB", path,
-                                   kMaxAliasesBytes >> 10));
-  StatusOr<std::string> text = Env::Default().ReadFile(path);
-  StatusOr<json::Value> doc = text.ok() ? json::Parse(*text) : StatusOr<json::Value>(text.status());
-  if (!doc.ok() || !doc->is_object())
-    return problem(
-        absl::StrFormat("%s: ignored: expected an object such as {\"production\": 3}%s", path,
-                        doc.ok() ? "" : absl::StrCat(" (", doc.status().message(), ")")));
+  StatusOr<json::Value> doc = ReadSmallJsonObject(path, "{\"production\": 3}");
+  if (absl::IsNotFound(doc.status())) return;  // none
+  if (!doc.ok()) return problem(std::string(doc.status().message()));
   for (const json::Value::Member& m : doc->object) {
     int64_t v = 0;
     if (!m.value.AsInt64(&v) || !model.versions.contains(v)) {
@@ -232,6 +225,14 @@ void ReadAliases(const std::string& path, ModelRegistry::Model& model) {
     }
     model.aliases[m.key] = v;
   }
+}
+
+// Each line of `problems` that was not already in `before`, logged once per change.
+void LogChanged(const std::string& problems, const std::string& before,
+                const std::function<void(const std::string&)>& log) {
+  if (problems == before) return;
+  for (absl::string_view line : absl::StrSplit(problems, '\n', absl::SkipEmpty()))
+    log(std::string(line));
 }
 
 int64_t NextVersion(const ModelRegistry::Model* old) {
@@ -290,6 +291,13 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
 
   const Model* old = current.contains(name) ? &current.at(name) : nullptr;
   Model model;
+  ModelConfig config = ReadModelConfig(JoinPath(dir, kModelConfigFile), options_.batching);
+  model.batching = config.batching;
+  model.config_problems = std::move(config.problems);
+  const auto log = [this](const std::string& line) { Log(line); };
+  LogChanged(model.config_problems, old != nullptr ? old->config_problems : "", log);
+  // A version is kept while its file and its batching stay the same.
+  const bool same_batching = old != nullptr && old->batching == model.batching;
   for (int64_t v : found) {
     const std::string path = JoinPath(JoinPath(dir, std::to_string(v)), kModelFile);
     const std::optional<FileIdentity> file = Identify(path);
@@ -297,15 +305,15 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
       model.error = absl::StrFormat("%s: missing (version %d is not loaded)", path, v);
       continue;
     }
-    if (old != nullptr && old->versions.contains(v) && old->versions.at(v).file == *file) {
+    if (same_batching && old->versions.contains(v) && old->versions.at(v).file == *file) {
       model.versions[v] = old->versions.at(v);
       continue;
     }
     StatusOr<std::unique_ptr<TrainedModel>> loaded = LoadServableModel(path);
     if (loaded.ok()) {
-      model.versions[v] = Version{ServedModel::Create(name, v, path, *std::move(loaded),
-                                                      options_.batching, options_.on_batch),
-                                  *file};
+      model.versions[v] = Version{
+          ServedModel::Create(name, v, path, *std::move(loaded), model.batching, options_.on_batch),
+          *file};
       continue;
     }
     model.error = absl::StrFormat("refused %s: %s", path, loaded.status().message());
@@ -316,9 +324,7 @@ Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& d
       Log(model.error + (kept ? "; the version loaded before keeps serving" : ""));
   }
   ReadAliases(JoinPath(dir, kAliasesFile), model);
-  if (model.alias_problems != (old != nullptr ? old->alias_problems : ""))
-    for (absl::string_view line : absl::StrSplit(model.alias_problems, '\n', absl::SkipEmpty()))
-      Log(std::string(line));
+  LogChanged(model.alias_problems, old != nullptr ? old->alias_problems : "", log);
   next[name] = std::move(model);
   return absl::OkStatus();
 }

@@ -5,7 +5,8 @@
 //   - a checkpoint file: one model, named NAME or its job spec's name;
 //   - a run directory (checkpoints.json): its best checkpoint (else its latest);
 //   - a model directory NAME/VERSION/model.safetensors (VERSION a positive integer), as TF Serving
-//     and Triton lay theirs out, with an optional NAME/aliases.json {"production": 3};
+//     and Triton lay theirs out, with an optional NAME/aliases.json {"production": 3} and
+//     NAME/config.json, its own batching (serve/model_config.h);
 //   - a repository: a directory of model directories.
 // A checkpoint file or run directory gets version 1, then the next number each time its
 // contents change. A model directory serves its newest `max_versions` versions.
@@ -102,7 +103,9 @@ class ModelRegistry {
     std::map<int64_t, Version> versions;
     std::map<std::string, int64_t> aliases;
     std::string error;
-    std::string alias_problems;  // what aliases.json had wrong, logged when it changes
+    std::string alias_problems;   // what aliases.json had wrong, logged when it changes
+    BatchingOptions batching;     // the server's, or config.json's (serve/model_config.h)
+    std::string config_problems;  // what config.json had wrong, logged when it changes
   };
   using Models = std::map<std::string, Model>;
 

@@ -118,6 +118,43 @@ TEST_F(ModelRegistryTest, AliasesNameVersions) {
   EXPECT_TRUE(absl::StrContains(log_, "alias `gone` ignored")) << log_;
 }
 
+// NAME/config.json sets that model's batching; a change reloads its versions with the new one;
+// what it gets wrong is logged once and the server's settings apply to it.
+TEST_F(ModelRegistryTest, AModelsConfigSetsItsOwnBatching) {
+  const std::string repo = *dir_ + "/configured";
+  fs::remove_all(repo);
+  AddVersion(repo, "a", 1);
+  AddVersion(repo, "b", 1);
+  std::ofstream(repo + "/a/config.json") << R"({"max_batch_size": 8, "max_queue_delay_us": 250})";
+  RegistryOptions options = Logged();
+  options.batching.max_batch_size = 64;
+  ModelRegistry registry({ParseModelSource(repo)}, options);
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ((*registry.Find("a"))->batching().max_batch_size, 8);
+  EXPECT_EQ((*registry.Find("a"))->batching().max_queue_delay_us, 250);
+  EXPECT_EQ((*registry.Find("a"))->batching().max_queued_rows, 4096);  // the server's
+  EXPECT_EQ((*registry.Find("b"))->batching().max_batch_size, 64);
+
+  const std::shared_ptr<const ServedModel> before = *registry.Find("a");
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ(*registry.Find("a"), before) << "nothing changed: the same version serves on";
+  std::ofstream(repo + "/a/config.json")
+      << R"({"max_batch_size": 0, "max_queued_rows": 100, "batch": 3})";
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_NE(*registry.Find("a"), before);
+  EXPECT_EQ((*registry.Find("a"))->batching().max_batch_size, 64);
+  EXPECT_EQ((*registry.Find("a"))->batching().max_queued_rows, 100);
+  EXPECT_TRUE(absl::StrContains(log_, "`max_batch_size` ignored: expected an integer from 1"))
+      << log_;
+  EXPECT_TRUE(absl::StrContains(log_, "field `batch` ignored")) << log_;
+  const std::string logged = log_;
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_EQ(log_, logged) << "each problem is logged once";
+  std::ofstream(repo + "/a/config.json") << "[1, 2]";
+  ASSERT_TRUE(registry.Reload().ok());
+  EXPECT_TRUE(absl::StrContains(log_, "config.json: ignored: expected an object")) << log_;
+}
+
 TEST_F(ModelRegistryTest, OnlyTheNewestVersionsAreServed) {
   const std::string repo = *dir_ + "/many";
   fs::remove_all(repo);
