@@ -44,6 +44,9 @@ struct MetricOptions {
   bool from_logits = true;
   // log_loss clips the probability of the true class to [eps, 1 - eps] so the loss stays finite.
   double log_loss_eps = 1e-15;
+  // precision, recall, f1 and brier_score (two classes only): the class they are about
+  // (sklearn's pos_label).
+  int64_t pos_label = 1;
   // Regression: the number of target columns k. 0 takes it from the data.
   int64_t num_outputs = 0;
   // Inertia: the cluster centres [K, D]. Undefined: each cluster's mean of the points seen (the
@@ -92,7 +95,13 @@ class Metric {
 //   precision_macro, recall_macro, f1_macro: unweighted means of the per-class values over the
 //                    classes that occur (see ConfusionMatrix).
 //   precision_micro, recall_micro, f1_micro: from the pooled counts; all equal the accuracy.
+//   precision_weighted, recall_weighted, f1_weighted: the per-class values weighted by each
+//                    class's support (true examples), as sklearn's average="weighted".
+//   precision, recall, f1: of the class MetricOptions::pos_label, for two classes only (sklearn's
+//                    average="binary"); FailedPrecondition for more.
 //   log_loss         mean over examples of -log p(true class), p clipped to [eps, 1 - eps].
+//   brier_score      mean over examples of (p(pos_label) - [label == pos_label])^2, two classes
+//                    only (sklearn's brier_score_loss).
 //   mse, rmse, mae   mean squared error, its square root, mean absolute error. With k target
 //                    columns each is computed per column and averaged (sklearn's
 //                    multioutput="uniform_average"; rmse is the mean of the per-column roots).
@@ -176,11 +185,18 @@ class ConfusionMatrix {
   double MacroPrecision() const;
   double MacroRecall() const;
   double MacroF1() const;
+  // The true examples of class c (its row's sum).
+  double Support(int64_t c) const;
+  // Per-class values weighted by support (sklearn's average="weighted").
+  double WeightedPrecision() const;
+  double WeightedRecall() const;
+  double WeightedF1() const;
 
  private:
   // Whether class c appears as a label or a prediction.
   bool Occurs(int64_t c) const;
   double MacroMean(double (ConfusionMatrix::*score)(int64_t) const) const;
+  double WeightedMean(double (ConfusionMatrix::*score)(int64_t) const) const;
 
   int64_t num_classes_;
   std::vector<double> counts_;

@@ -20,8 +20,8 @@ bool IsClassificationLoss(v1::LossType loss) {
 
 // The task a metric belongs to; TASK_UNSPECIFIED for a name this table does not know yet.
 v1::Task MetricTask(std::string_view name) {
-  if (name == "accuracy" || name == "log_loss" || name.starts_with("precision_") ||
-      name.starts_with("recall_") || name.starts_with("f1_"))
+  if (name == "accuracy" || name == "log_loss" || name == "brier_score" ||
+      name.starts_with("precision") || name.starts_with("recall") || name.starts_with("f1"))
     return v1::CLASSIFICATION;
   if (name == "mse" || name == "rmse" || name == "mae" || name == "r2") return v1::REGRESSION;
   if (name == "inertia" || name == "silhouette") return v1::CLUSTERING;

@@ -1,5 +1,6 @@
-// Classification metrics (accuracy, macro/micro precision, recall, F1, log-loss). They share one
-// state layout: the C x C confusion counts, then the summed log-loss.
+// Classification metrics (accuracy; macro, micro, weighted and binary precision, recall, F1;
+// log-loss; Brier score). They share one state layout: the C x C confusion counts, then the summed
+// log-loss, then the summed squared error of p(pos_label).
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -32,7 +33,19 @@ class ClassificationMetric final : public Metric {
       return absl::InvalidArgumentError(absl::StrFormat("%s: %d predictions for %d labels", name_,
                                                         predicted->size(), labels.size()));
     }
-    double loss = 0;
+    double loss = 0, brier = 0;
+    if (kind_ == ClassificationKind::kBrier) {
+      if (predictions.dtype() != DType::kFloat32)
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s: expected float32 scores or probabilities, not class ids", name_));
+      if (classes != 2 || options_.pos_label > 1) return NotBinary(classes);
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] < 0 || labels[i] >= classes) break;  // Add() below reports it
+        const double p = PositiveProbability(predictions, static_cast<int64_t>(i));
+        const double y = labels[i] == options_.pos_label ? 1.0 : 0.0;
+        brier += (p - y) * (p - y);
+      }
+    }
     if (kind_ == ClassificationKind::kLogLoss) {
       if (predictions.dtype() != DType::kFloat32) {
         return absl::InvalidArgumentError(
@@ -48,6 +61,7 @@ class ClassificationMetric final : public Metric {
     Status added = matrix_.Add(labels, *predicted);
     if (!added.ok()) return Prefixed(added);
     log_loss_sum_ += loss;
+    brier_sum_ += brier;
     return absl::OkStatus();
   }
 
@@ -65,8 +79,26 @@ class ClassificationMetric final : public Metric {
         return matrix_.MacroRecall();
       case ClassificationKind::kF1Macro:
         return matrix_.MacroF1();
+      case ClassificationKind::kPrecisionWeighted:
+        return matrix_.WeightedPrecision();
+      case ClassificationKind::kRecallWeighted:
+        return matrix_.WeightedRecall();
+      case ClassificationKind::kF1Weighted:
+        return matrix_.WeightedF1();
+      case ClassificationKind::kPrecisionBinary:
+      case ClassificationKind::kRecallBinary:
+      case ClassificationKind::kF1Binary: {
+        if (matrix_.num_classes() != 2 || options_.pos_label > 1)
+          return NotBinary(matrix_.num_classes());
+        const int64_t c = options_.pos_label;
+        return kind_ == ClassificationKind::kPrecisionBinary ? matrix_.Precision(c)
+               : kind_ == ClassificationKind::kRecallBinary  ? matrix_.Recall(c)
+                                                             : matrix_.F1(c);
+      }
       case ClassificationKind::kLogLoss:
         return log_loss_sum_ / matrix_.total();
+      case ClassificationKind::kBrier:
+        return brier_sum_ / matrix_.total();
     }
     return absl::InternalError("unreachable");
   }
@@ -74,29 +106,33 @@ class ClassificationMetric final : public Metric {
   void Reset() override {
     matrix_ = ConfusionMatrix(options_.num_classes);
     log_loss_sum_ = 0;
+    brier_sum_ = 0;
   }
 
   std::vector<double> State() const override {
     if (matrix_.num_classes() == 0) return {};
     std::vector<double> state = matrix_.counts();
     state.push_back(log_loss_sum_);
+    state.push_back(brier_sum_);
     return state;
   }
 
   Status LoadState(std::span<const double> state) override {
-    // C * C + 1 values; C may still be unknown here (a rank that has seen nothing).
+    // C * C + 2 values; C may still be unknown here (a rank that has seen nothing).
+    constexpr int64_t kSums = 2;
     const auto c = static_cast<int64_t>(
-        std::llround(std::sqrt(std::max<double>(0.0, static_cast<double>(state.size()) - 1.0))));
+        std::llround(std::sqrt(std::max<double>(0.0, static_cast<double>(state.size()) - kSums))));
     const int64_t want = matrix_.num_classes() > 0 ? matrix_.num_classes() : c;
-    if (want == 0 || static_cast<int64_t>(state.size()) != want * want + 1) {
+    if (want == 0 || static_cast<int64_t>(state.size()) != want * want + kSums) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: expected a state of C * C + 1 values%s, got %d", name_,
+          "%s: expected a state of C * C + 2 values%s, got %d", name_,
           matrix_.num_classes() > 0 ? absl::StrFormat(" with C = %d", matrix_.num_classes()) : "",
           state.size()));
     }
     matrix_ = ConfusionMatrix(want);
-    std::copy(state.begin(), state.end() - 1, matrix_.mutable_counts().begin());
-    log_loss_sum_ = state.back();
+    std::copy(state.begin(), state.end() - kSums, matrix_.mutable_counts().begin());
+    log_loss_sum_ = state[state.size() - 2];
+    brier_sum_ = state.back();
     return absl::OkStatus();
   }
 
@@ -153,6 +189,32 @@ class ClassificationMetric final : public Metric {
     return -std::clamp(log_p, std::log(eps), std::log1p(-eps));
   }
 
+  // p(pos_label) of example i: from one score per example (the positive class's: sigmoid of a
+  // logit, or the probability) or from [N, 2] scores (softmax of logits, or the probability).
+  double PositiveProbability(const Tensor& predictions, int64_t i) const {
+    const float* p = predictions.f32();
+    const int64_t cols = predictions.rank() == 2 ? predictions.dim(1) : 1;
+    if (cols == 1) {
+      const double s = p[i];
+      const double p1 = options_.from_logits ? 1.0 / (1.0 + std::exp(-s)) : s;
+      return options_.pos_label == 1 ? p1 : 1.0 - p1;
+    }
+    const float* row = p + i * cols;
+    if (!options_.from_logits) return row[options_.pos_label];
+    const double other = row[1 - options_.pos_label], mine = row[options_.pos_label];
+    return 1.0 / (1.0 + std::exp(other - mine));
+  }
+
+  Status NotBinary(int64_t classes) const {
+    const std::string instead = kind_ == ClassificationKind::kBrier
+                                    ? std::string("log_loss")
+                                    : absl::StrFormat("%s_macro or %s_weighted", name_, name_);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: a binary metric, for two classes with pos_label 0 or 1 (this data has %d classes, "
+        "pos_label %d); use %s for more classes",
+        name_, classes, options_.pos_label, instead));
+  }
+
   Status Prefixed(const Status& s) const {
     return Status(s.code(), absl::StrFormat("%s: %s", name_, s.message()));
   }
@@ -162,6 +224,7 @@ class ClassificationMetric final : public Metric {
   MetricOptions options_;
   ConfusionMatrix matrix_;
   double log_loss_sum_ = 0;
+  double brier_sum_ = 0;
 };
 
 }  // namespace

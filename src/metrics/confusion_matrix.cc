@@ -90,6 +90,31 @@ double ConfusionMatrix::MacroMean(double (ConfusionMatrix::*score)(int64_t) cons
   return n > 0 ? sum / static_cast<double>(n) : 0.0;
 }
 
+double ConfusionMatrix::Support(int64_t c) const {
+  double n = 0;
+  for (int64_t k = 0; k < num_classes_; ++k) n += count(c, k);
+  return n;
+}
+
+double ConfusionMatrix::WeightedMean(double (ConfusionMatrix::*score)(int64_t) const) const {
+  double sum = 0, support = 0;
+  for (int64_t c = 0; c < num_classes_; ++c) {
+    sum += Support(c) * (this->*score)(c);
+    support += Support(c);
+  }
+  return support > 0 ? sum / support : 0.0;
+}
+
+double ConfusionMatrix::WeightedPrecision() const {
+  return WeightedMean(&ConfusionMatrix::Precision);
+}
+double ConfusionMatrix::WeightedRecall() const {
+  return WeightedMean(&ConfusionMatrix::Recall);
+}
+double ConfusionMatrix::WeightedF1() const {
+  return WeightedMean(&ConfusionMatrix::F1);
+}
+
 double ConfusionMatrix::MacroPrecision() const {
   return MacroMean(&ConfusionMatrix::Precision);
 }

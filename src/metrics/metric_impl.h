@@ -19,7 +19,14 @@ enum class ClassificationKind {
   kPrecisionMicro,
   kRecallMicro,
   kF1Micro,
+  kPrecisionWeighted,
+  kRecallWeighted,
+  kF1Weighted,
+  kPrecisionBinary,
+  kRecallBinary,
+  kF1Binary,
   kLogLoss,
+  kBrier,
 };
 enum class RegressionKind { kMse, kRmse, kMae, kR2 };
 

@@ -19,7 +19,14 @@ const std::vector<std::string>& MetricNames() {
                                                  "precision_micro",
                                                  "recall_micro",
                                                  "f1_micro",
+                                                 "precision_weighted",
+                                                 "recall_weighted",
+                                                 "f1_weighted",
+                                                 "precision",
+                                                 "recall",
+                                                 "f1",
                                                  "log_loss",
+                                                 "brier_score",
                                                  "mse",
                                                  "rmse",
                                                  "mae",
@@ -38,7 +45,14 @@ StatusOr<std::unique_ptr<Metric>> MakeMetric(std::string_view name, const Metric
       {"precision_micro", ClassificationKind::kPrecisionMicro},
       {"recall_micro", ClassificationKind::kRecallMicro},
       {"f1_micro", ClassificationKind::kF1Micro},
+      {"precision_weighted", ClassificationKind::kPrecisionWeighted},
+      {"recall_weighted", ClassificationKind::kRecallWeighted},
+      {"f1_weighted", ClassificationKind::kF1Weighted},
+      {"precision", ClassificationKind::kPrecisionBinary},
+      {"recall", ClassificationKind::kRecallBinary},
+      {"f1", ClassificationKind::kF1Binary},
       {"log_loss", ClassificationKind::kLogLoss},
+      {"brier_score", ClassificationKind::kBrier},
   };
   static const std::pair<std::string_view, RegressionKind> kRegression[] = {
       {"mse", RegressionKind::kMse},
@@ -52,6 +66,10 @@ StatusOr<std::unique_ptr<Metric>> MakeMetric(std::string_view name, const Metric
       return absl::InvalidArgumentError(
           absl::StrFormat("%s: expected num_classes >= 0 (0: from the predictions), got %d", name,
                           options.num_classes));
+    }
+    if (options.pos_label < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: expected pos_label >= 0, got %d", name, options.pos_label));
     }
     if (!(options.log_loss_eps > 0 && options.log_loss_eps < 0.5)) {
       return absl::InvalidArgumentError(absl::StrFormat(

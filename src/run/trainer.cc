@@ -92,6 +92,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   // cannot (a file missing on its machine) stops them all with its error.
   HEARTH_ASSIGN_OR_RETURN(JobData data, run::LoadJobData(spec, *comm));
   if (spec.task() == v1::CLUSTERING) return run::TrainKMeans(spec, options, data, *comm);
+  HEARTH_RETURN_IF_ERROR(run::CheckMetricsFit(spec, data.num_outputs));
 
   StatusOr<std::unique_ptr<Sequential>> built =
       BuildModel(spec, data.example_shape, data.num_outputs, spec.seed());

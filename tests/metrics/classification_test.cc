@@ -157,7 +157,7 @@ TEST(ClassificationTest, RejectsBadInput) {
   EXPECT_NE(out_of_range.message().find("accuracy: label 3"), std::string::npos) << out_of_range;
   // The first batch fixed C = 3; four columns now is an error.
   EXPECT_FALSE(m->Update(Tensor::Zeros(Shape{2, 4}), Tensor::FromInt64({0, 1}, Shape{2})).ok());
-  EXPECT_EQ(m->State().size(), 10u);  // 3 * 3 counts + log-loss sum
+  EXPECT_EQ(m->State().size(), 11u);  // 3 * 3 counts + log-loss and Brier sums
   EXPECT_FALSE(m->LoadState(std::vector<double>(17, 0.0)).ok());
 }
 
@@ -165,7 +165,7 @@ TEST(ClassificationTest, DeclaredClassesGiveAStateBeforeAnyBatch) {
   MetricOptions options;
   options.num_classes = 10;
   auto idle = Make("f1_macro", options);  // a rank that saw no batch
-  EXPECT_EQ(idle->State(), std::vector<double>(101, 0.0));
+  EXPECT_EQ(idle->State(), std::vector<double>(102, 0.0));
   auto busy = Make("f1_macro", options);
   EXPECT_FALSE(busy->Update(Logits(), Labels()).ok());  // 3 columns, 10 classes declared
 }
