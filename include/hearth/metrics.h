@@ -109,6 +109,9 @@ class Metric {
 //                    if predicted exactly and 0 otherwise (sklearn's force_finite). SS_tot comes
 //                    from streamed sums (sum y^2 - (sum y)^2 / n) in double precision, which loses
 //                    digits when the targets' mean is huge next to their spread.
+//   mape             mean over examples of |y - y_hat| / max(|y|, machine epsilon) per column,
+//                    averaged (sklearn's mean_absolute_percentage_error: a fraction, not a
+//                    percentage, and huge where y is 0).
 //   inertia          sum over points of the squared distance to the centre of their cluster
 //                    (MetricOptions::centroids, or the clusters' means).
 //   silhouette       mean over points of (b - a) / max(a, b) with Euclidean distances, a the mean

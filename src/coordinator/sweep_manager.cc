@@ -45,7 +45,7 @@ double Median(std::vector<double> values) {
 bool Minimize(const std::string& metric, v1::SweepSpec::MetricDirection direction) {
   if (direction == v1::SweepSpec::MINIMIZE) return true;
   if (direction == v1::SweepSpec::MAXIMIZE) return false;
-  for (const char* down : {"loss", "mse", "mae", "rmse", "inertia", "error", "brier"})
+  for (const char* down : {"loss", "mse", "mae", "rmse", "mape", "inertia", "error", "brier"})
     if (metric.find(down) != std::string::npos) return true;
   return false;
 }

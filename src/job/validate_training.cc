@@ -23,7 +23,8 @@ v1::Task MetricTask(std::string_view name) {
   if (name == "accuracy" || name == "log_loss" || name == "brier_score" ||
       name.starts_with("precision") || name.starts_with("recall") || name.starts_with("f1"))
     return v1::CLASSIFICATION;
-  if (name == "mse" || name == "rmse" || name == "mae" || name == "r2") return v1::REGRESSION;
+  if (name == "mse" || name == "rmse" || name == "mae" || name == "r2" || name == "mape")
+    return v1::REGRESSION;
   if (name == "inertia" || name == "silhouette") return v1::CLUSTERING;
   return v1::TASK_UNSPECIFIED;
 }

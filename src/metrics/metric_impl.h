@@ -28,7 +28,7 @@ enum class ClassificationKind {
   kLogLoss,
   kBrier,
 };
-enum class RegressionKind { kMse, kRmse, kMae, kR2 };
+enum class RegressionKind { kMse, kRmse, kMae, kR2, kMape };
 
 std::unique_ptr<Metric> MakeClassificationMetric(std::string name, ClassificationKind kind,
                                                  const MetricOptions& options);

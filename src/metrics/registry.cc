@@ -31,6 +31,7 @@ const std::vector<std::string>& MetricNames() {
                                                  "rmse",
                                                  "mae",
                                                  "r2",
+                                                 "mape",
                                                  "inertia",
                                                  "silhouette"};
   return names;
@@ -55,10 +56,8 @@ StatusOr<std::unique_ptr<Metric>> MakeMetric(std::string_view name, const Metric
       {"brier_score", ClassificationKind::kBrier},
   };
   static const std::pair<std::string_view, RegressionKind> kRegression[] = {
-      {"mse", RegressionKind::kMse},
-      {"rmse", RegressionKind::kRmse},
-      {"mae", RegressionKind::kMae},
-      {"r2", RegressionKind::kR2},
+      {"mse", RegressionKind::kMse}, {"rmse", RegressionKind::kRmse}, {"mae", RegressionKind::kMae},
+      {"r2", RegressionKind::kR2},   {"mape", RegressionKind::kMape},
   };
   for (const auto& [n, kind] : kClassification) {
     if (n != name) continue;

@@ -1,6 +1,9 @@
-// Regression metrics (MSE, RMSE, MAE, R^2) from streamed sums. State: the example count, then per
-// target column: sum y, sum y^2, sum of squared residuals, sum of absolute residuals.
+// Regression metrics (MSE, RMSE, MAE, R^2, MAPE) from streamed sums. State: the example count,
+// then per target column: sum y, sum y^2, sum of squared residuals, sum of absolute residuals,
+// sum of absolute residuals relative to |y| (at least machine epsilon, as sklearn).
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -9,7 +12,7 @@
 namespace hearth::metrics_internal {
 namespace {
 
-constexpr int kSumsPerColumn = 4;
+constexpr int kSumsPerColumn = 5;
 
 class RegressionMetric final : public Metric {
  public:
@@ -38,6 +41,7 @@ class RegressionMetric final : public Metric {
         s[1] += t * t;
         s[2] += r * r;
         s[3] += std::abs(r);
+        s[4] += std::abs(r) / std::max(std::abs(t), std::numeric_limits<double>::epsilon());
       }
     }
     sums_[0] += static_cast<double>(n);
@@ -63,6 +67,9 @@ class RegressionMetric final : public Metric {
           break;
         case RegressionKind::kMae:
           total += s[3] / n;
+          break;
+        case RegressionKind::kMape:
+          total += s[4] / n;
           break;
         case RegressionKind::kR2: {
           const double ss_res = s[2];

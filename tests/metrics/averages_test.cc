@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "hearth/metrics.h"
@@ -86,6 +87,21 @@ TEST(AveragesTest, BinaryMetricsRefuseMoreClassesAndSayWhatToUse) {
   MetricOptions negative;
   negative.pos_label = -1;
   EXPECT_FALSE(MakeMetric("precision", negative).ok());
+}
+
+// sklearn's mean_absolute_percentage_error, one column (a zero target divides by machine epsilon)
+// and two (averaged over the columns).
+TEST(AveragesTest, MapeMatchesScikitLearn) {
+  const Tensor y = Tensor::FromVector({3.0f, 2.0f, 7.0f, 1.5f, -0.5f}, Shape{5});
+  const Tensor p = Tensor::FromVector({2.5f, 2.0f, 8.0f, 1.0f, 0.0f}, Shape{5});
+  EXPECT_NEAR(Computed("mape", p, y), 0.32857142857142857, 1e-7);
+  const Tensor y2 = Tensor::FromVector({0.5f, 1.0f, -1.0f, 1.0f, 7.0f, -6.0f}, Shape{3, 2});
+  const Tensor p2 = Tensor::FromVector({0.0f, 2.0f, -1.0f, 2.0f, 8.0f, -5.0f}, Shape{3, 2});
+  EXPECT_NEAR(Computed("mape", p2, y2), 0.5515873015873016, 1e-7);
+  const Tensor zero = Tensor::FromVector({0.0f}, Shape{1});
+  EXPECT_NEAR(Computed("mape", Tensor::FromVector({0.1f}, Shape{1}), zero) /
+                  (0.1f / std::numeric_limits<double>::epsilon()),
+              1.0, 1e-6);
 }
 
 // Summed states merge across ranks: two halves give the whole's Brier score.

@@ -78,7 +78,7 @@ TEST(RegressionTest, RejectsBadInput) {
   EXPECT_FALSE(r2->Compute().ok());  // one example
   MetricOptions options;
   options.num_outputs = 3;
-  EXPECT_EQ(Make("mae", options)->State().size(), 13u);  // count + 4 sums per column
+  EXPECT_EQ(Make("mae", options)->State().size(), 16u);  // count + 5 sums per column
 }
 
 }  // namespace
