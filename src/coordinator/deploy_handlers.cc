@@ -7,8 +7,22 @@
 namespace hearth::coordinator {
 namespace {
 
-grpc::Status DeployingOff() {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this hearthd does not deploy models");
+// Authenticates, refuses when deploying is off, then runs `body` (Guarded) with the deployments.
+template <typename Body>
+grpc::Status DeploymentCall(const CoordinatorContext& c, grpc::ServerContext* context,
+                            const char* method, Body body) {
+  if (grpc::Status auth = c.auth.Check(*context); !auth.ok()) return auth;
+  if (c.deployments == nullptr)
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this hearthd does not deploy models");
+  return Guarded(method, [&] { return body(*c.deployments); });
+}
+
+// A StatusOr's value into `response`, or its status as gRPC's.
+template <typename T>
+grpc::Status Answer(StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
 }
 
 }  // namespace
@@ -16,26 +30,18 @@ grpc::Status DeployingOff() {
 grpc::Status CoordinatorService::Deploy(grpc::ServerContext* context,
                                         const v1::DeployRequest* request,
                                         v1::DeployResponse* response) {
-  if (grpc::Status auth = c_.auth.Check(*context); !auth.ok()) return auth;
-  if (c_.deployments == nullptr) return DeployingOff();
-  return Guarded("Deploy", [&] {
+  return DeploymentCall(c_, context, "Deploy", [&](Deployments& deployments) {
     StatusOr<StoredCheckpoint> found = FindCheckpoint(request->job_id(), request->checkpoint_id());
     if (!found.ok()) return ToGrpc(found.status());
-    StatusOr<v1::DeployResponse> deployed =
-        c_.deployments->Deploy(*found, request->name(), request->alias());
-    if (!deployed.ok()) return ToGrpc(deployed.status());
-    *response = *std::move(deployed);
-    return grpc::Status::OK;
+    return Answer(deployments.Deploy(*found, request->name(), request->alias()), response);
   });
 }
 
 grpc::Status CoordinatorService::ListDeployments(grpc::ServerContext* context,
                                                  const v1::ListDeploymentsRequest*,
                                                  v1::ListDeploymentsResponse* response) {
-  if (grpc::Status auth = c_.auth.Check(*context); !auth.ok()) return auth;
-  if (c_.deployments == nullptr) return DeployingOff();
-  return Guarded("ListDeployments", [&] {
-    *response = c_.deployments->List();
+  return DeploymentCall(c_, context, "ListDeployments", [&](Deployments& deployments) {
+    *response = deployments.List();
     return grpc::Status::OK;
   });
 }
@@ -43,17 +49,11 @@ grpc::Status CoordinatorService::ListDeployments(grpc::ServerContext* context,
 grpc::Status CoordinatorService::Undeploy(grpc::ServerContext* context,
                                           const v1::UndeployRequest* request,
                                           v1::UndeployResponse* response) {
-  if (grpc::Status auth = c_.auth.Check(*context); !auth.ok()) return auth;
-  if (c_.deployments == nullptr) return DeployingOff();
-  return Guarded("Undeploy", [&] {
+  return DeploymentCall(c_, context, "Undeploy", [&](Deployments& deployments) {
     if (request->version() < 0)
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "version: expected a version number, or 0 for every version");
-    StatusOr<v1::UndeployResponse> removed =
-        c_.deployments->Undeploy(request->name(), request->version());
-    if (!removed.ok()) return ToGrpc(removed.status());
-    *response = *std::move(removed);
-    return grpc::Status::OK;
+    return Answer(deployments.Undeploy(request->name(), request->version()), response);
   });
 }
 

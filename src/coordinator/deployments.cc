@@ -12,8 +12,10 @@
 #include "coordinator/data_dir.h"
 #include "coordinator/sha256.h"
 #include "core/json.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "hearth/env.h"
+#include "serve/model_config.h"
 
 namespace hearth::coordinator {
 namespace {
@@ -28,24 +30,14 @@ Status FsError(const std::string& what, const std::string& path, const std::erro
   return absl::InternalError(absl::StrFormat("%s %s: %s", what, path, ec.message()));
 }
 
-// The version directories of a model directory, ascending.
-std::vector<int64_t> VersionsOnDisk(const std::string& model_dir) {
-  std::vector<int64_t> versions;
-  StatusOr<std::vector<std::string>> names = Env::Default().ListDir(model_dir);
-  if (!names.ok()) return versions;
-  for (const std::string& n : *names)
-    if (std::optional<int64_t> v = serve::VersionOf(n)) versions.push_back(*v);
-  std::sort(versions.begin(), versions.end());
-  return versions;
-}
-
+// NAME/aliases.json as the registry reads it (bounded, serve::ReadSmallJsonObject); entries that
+// are not versions are dropped on the next write.
 std::map<std::string, int64_t> ReadAliases(const std::string& model_dir) {
   std::map<std::string, int64_t> aliases;
-  StatusOr<std::string> text = Env::Default().ReadFile(JoinPath(model_dir, serve::kAliasesFile));
-  if (!text.ok()) return aliases;
-  StatusOr<json::Value> parsed = json::Parse(*text);
-  if (!parsed.ok() || !parsed->is_object()) return aliases;
-  for (const json::Value::Member& m : parsed->object) {
+  StatusOr<json::Value> doc =
+      serve::ReadSmallJsonObject(JoinPath(model_dir, serve::kAliasesFile), "{\"production\": 3}");
+  if (!doc.ok()) return aliases;
+  for (const json::Value::Member& m : doc->object) {
     int64_t v = 0;
     if (m.value.AsInt64(&v)) aliases[m.key] = v;
   }
@@ -58,11 +50,14 @@ Status WriteAliases(const std::string& model_dir, const std::map<std::string, in
     if (!Env::Default().FileExists(path)) return absl::OkStatus();
     return Env::Default().RemoveFile(path);
   }
-  std::vector<std::string> fields;
+  // Through protobuf's JSON printer, so that a label added by hand is escaped as it should be.
+  google::protobuf::Struct doc;
   for (const auto& [alias, version] : aliases)
-    fields.push_back(absl::StrFormat("\"%s\": %d", alias, version));  // names are URL-safe
-  return Env::Default().WriteFileAtomically(path,
-                                            absl::StrCat("{", absl::StrJoin(fields, ", "), "}\n"));
+    (*doc.mutable_fields())[alias].set_number_value(static_cast<double>(version));
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(doc, &json).ok())
+    return absl::InternalError(absl::StrFormat("cannot write %s", path));
+  return Env::Default().WriteFileAtomically(path, json + "\n");
 }
 
 // Renames `dir` to a hidden sibling first, so that a reload meanwhile sees it whole or not at
@@ -89,8 +84,31 @@ Status CopyCheckpoint(const std::string& from, const std::string& to) {
   return absl::OkStatus();
 }
 
-bool IsValidAlias(const std::string& alias) {
-  return serve::IsValidModelName(alias);
+// The checkpoint and its record written into a hidden directory beside the versions, synced,
+// then renamed to `final_dir` in one step; on failure the hidden directory is removed.
+Status WriteVersion(const std::string& checkpoint_path, const v1::DeployedVersion& record,
+                    const std::string& model_dir, const std::string& final_dir) {
+  const std::string incoming =
+      JoinPath(model_dir, kIncomingPrefix + std::to_string(record.version()));
+  std::error_code ec;
+  fs::remove_all(incoming, ec);
+  Status s = [&]() -> Status {
+    HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(incoming));
+    HEARTH_RETURN_IF_ERROR(CopyCheckpoint(checkpoint_path, JoinPath(incoming, serve::kModelFile)));
+    std::string json;
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(record, &json, print).ok())
+      return absl::InternalError(absl::StrFormat("cannot write %s", kDeploymentFile));
+    HEARTH_RETURN_IF_ERROR(
+        Env::Default().WriteFileAtomically(JoinPath(incoming, kDeploymentFile), json + "\n"));
+    HEARTH_RETURN_IF_ERROR(Env::Default().SyncDir(incoming));
+    fs::rename(incoming, final_dir, ec);
+    if (ec) return FsError("cannot move the new version into", final_dir, ec);
+    return Env::Default().SyncDir(model_dir);
+  }();
+  if (!s.ok()) fs::remove_all(incoming, ec);
+  return s;
 }
 
 double NowSeconds() {
@@ -110,9 +128,10 @@ std::string Deployments::ModelDir(const std::string& name) const {
   return JoinPath(repository_, name);
 }
 
+// The registry's status is its sources'; what went wrong with a model is in its error field.
 void Deployments::Reload() {
   registry_.Reload().IgnoreError();
-}  // see the models' errors
+}
 
 Status Deployments::Recover() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -143,50 +162,35 @@ StatusOr<v1::DeployResponse> Deployments::Deploy(const StoredCheckpoint& checkpo
         "name: \"%s\" is not a model name: use letters, digits, '_', '-' and '.' (not first), at "
         "most 64 (it appears in URLs)",
         name));
-  if (!alias.empty() && !IsValidAlias(alias))
+  if (!alias.empty() && !serve::IsValidModelName(alias))
     return absl::InvalidArgumentError(absl::StrFormat(
         "alias: \"%s\" is not a label: use letters, digits, '_', '-' and '.', at most 64", alias));
-  // Before anything changes: the bytes are the stored ones, and they can be served.
+  // Before anything changes: the bytes are the stored ones. Whether they can be served is the
+  // registry's load below (one load, not a trial one first).
   HEARTH_ASSIGN_OR_RETURN(const std::string sha256, Sha256OfFile(checkpoint.path));
   if (sha256 != checkpoint.info.sha256())
     return absl::DataLossError(
         absl::StrFormat("checkpoint %s: its file %s no longer matches its sha256; it cannot be "
                         "deployed (deploy another checkpoint of the job)",
                         checkpoint.info.id(), checkpoint.path));
-  if (StatusOr<std::unique_ptr<TrainedModel>> model = serve::LoadServableModel(checkpoint.path);
-      !model.ok())
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "checkpoint %s cannot be served: %s", checkpoint.info.id(), model.status().message()));
 
   std::lock_guard<std::mutex> lock(mu_);
   const std::string model_dir = ModelDir(name);
   HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(model_dir));
-  const std::vector<int64_t> existing = VersionsOnDisk(model_dir);
+  const std::vector<int64_t> existing = serve::VersionDirs(model_dir);
   const int64_t version = existing.empty() ? 1 : existing.back() + 1;
 
-  const std::string incoming = JoinPath(model_dir, kIncomingPrefix + std::to_string(version));
-  std::error_code ec;
-  fs::remove_all(incoming, ec);
-  HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(incoming));
-  HEARTH_RETURN_IF_ERROR(CopyCheckpoint(checkpoint.path, JoinPath(incoming, serve::kModelFile)));
   v1::DeployedVersion record;
   record.set_version(version);
   record.set_job_id(checkpoint.info.job_id());
   record.set_checkpoint_id(checkpoint.info.id());
   record.set_sha256(sha256);
   record.set_deployed_at(NowSeconds());
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(record, &json, print).ok())
-    return absl::InternalError("cannot write deployment.json");
-  HEARTH_RETURN_IF_ERROR(
-      Env::Default().WriteFileAtomically(JoinPath(incoming, kDeploymentFile), json + "\n"));
-  HEARTH_RETURN_IF_ERROR(Env::Default().SyncDir(incoming));
   const std::string final_dir = JoinPath(model_dir, std::to_string(version));
-  fs::rename(incoming, final_dir, ec);
-  if (ec) return FsError("cannot move the new version into", final_dir, ec);
-  HEARTH_RETURN_IF_ERROR(Env::Default().SyncDir(model_dir));
+  if (Status written = WriteVersion(checkpoint.path, record, model_dir, final_dir); !written.ok()) {
+    if (existing.empty()) RemoveDir(model_dir).IgnoreError();
+    return written;
+  }
 
   Reload();
   if (StatusOr<std::shared_ptr<const serve::ServedModel>> served = registry_.Find(name, version);
@@ -198,7 +202,7 @@ StatusOr<v1::DeployResponse> Deployments::Deploy(const StoredCheckpoint& checkpo
     if (existing.empty()) RemoveDir(model_dir).IgnoreError();
     Reload();
     return absl::FailedPreconditionError(
-        absl::StrFormat("checkpoint %s did not load as %s version %d: %s", checkpoint.info.id(),
+        absl::StrFormat("checkpoint %s cannot be served as %s version %d: %s", checkpoint.info.id(),
                         name, version, why));
   }
   if (!alias.empty()) {
@@ -216,7 +220,7 @@ StatusOr<v1::DeployResponse> Deployments::Deploy(const StoredCheckpoint& checkpo
 
 std::vector<int64_t> Deployments::Retire(const std::string& name) {
   const std::string model_dir = ModelDir(name);
-  const std::vector<int64_t> versions = VersionsOnDisk(model_dir);
+  const std::vector<int64_t> versions = serve::VersionDirs(model_dir);
   std::set<int64_t> keep;
   for (const auto& [alias, v] : ReadAliases(model_dir)) keep.insert(v);
   for (size_t i = 0; i < versions.size() && static_cast<int>(i) < keep_versions_; ++i)
@@ -232,7 +236,7 @@ StatusOr<v1::UndeployResponse> Deployments::Undeploy(const std::string& name, in
   std::lock_guard<std::mutex> lock(mu_);
   const std::string model_dir = ModelDir(name);
   const std::vector<int64_t> versions =
-      serve::IsValidModelName(name) ? VersionsOnDisk(model_dir) : std::vector<int64_t>{};
+      serve::IsValidModelName(name) ? serve::VersionDirs(model_dir) : std::vector<int64_t>{};
   if (versions.empty()) {
     std::vector<std::string> names;
     const v1::ListDeploymentsResponse deployed = List();
@@ -276,7 +280,7 @@ v1::Deployment Deployments::Describe(const std::string& name) const {
     d.set_error(s.error);
   }
   const std::string model_dir = ModelDir(name);
-  for (int64_t v : VersionsOnDisk(model_dir)) {
+  for (int64_t v : serve::VersionDirs(model_dir)) {
     v1::DeployedVersion* out = d.add_versions();
     const std::string dir = JoinPath(model_dir, std::to_string(v));
     if (StatusOr<std::string> json = Env::Default().ReadFile(JoinPath(dir, kDeploymentFile));
@@ -297,7 +301,7 @@ v1::ListDeploymentsResponse Deployments::List() const {
   if (!names.ok()) return response;
   std::sort(names->begin(), names->end());
   for (const std::string& name : *names)
-    if (serve::IsValidModelName(name) && !VersionsOnDisk(ModelDir(name)).empty())
+    if (serve::IsValidModelName(name) && !serve::VersionDirs(ModelDir(name)).empty())
       *response.add_deployments() = Describe(name);
   return response;
 }

@@ -37,9 +37,7 @@ std::vector<std::string> SubdirNames(const std::string& dir) {
 
 // A model directory holds at least one VERSION/ subdirectory.
 bool IsModelDir(const std::string& dir) {
-  for (const std::string& n : SubdirNames(dir))
-    if (VersionOf(n)) return true;
-  return false;
+  return !VersionDirs(dir).empty();
 }
 
 bool IsRunDir(const std::string& dir) {
@@ -71,6 +69,14 @@ std::optional<int64_t> VersionOf(const std::string& name) {
   int64_t v = 0;
   if (name.empty() || name[0] == '0' || !absl::SimpleAtoi(name, &v) || v <= 0) return std::nullopt;
   return v;
+}
+
+std::vector<int64_t> VersionDirs(const std::string& model_dir) {
+  std::vector<int64_t> versions;
+  for (const std::string& sub : SubdirNames(model_dir))
+    if (std::optional<int64_t> v = VersionOf(sub)) versions.push_back(*v);
+  std::sort(versions.begin(), versions.end());
+  return versions;
 }
 
 ModelSource ParseModelSource(const std::string& arg) {
@@ -282,10 +288,8 @@ Status ModelRegistry::ScanSingle(size_t index, const std::string& checkpoint, co
 
 Status ModelRegistry::ScanModelDir(const std::string& name, const std::string& dir,
                                    const Models& current, Models& next) {
-  std::vector<int64_t> found;
-  for (const std::string& sub : SubdirNames(dir))
-    if (std::optional<int64_t> v = VersionOf(sub)) found.push_back(*v);
-  std::sort(found.rbegin(), found.rend());
+  std::vector<int64_t> found = VersionDirs(dir);
+  std::reverse(found.begin(), found.end());  // newest first
   if (static_cast<int64_t>(found.size()) > options_.max_versions)
     found.resize(options_.max_versions);
 

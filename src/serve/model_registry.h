@@ -50,6 +50,8 @@ inline constexpr char kAliasesFile[] = "aliases.json";
 bool IsValidModelName(const std::string& name);
 // The positive integer a version directory is named by ("3"; not "03"), or nullopt.
 std::optional<int64_t> VersionOf(const std::string& dir_name);
+// The versions a model directory holds (its VERSION/ subdirectories), ascending.
+std::vector<int64_t> VersionDirs(const std::string& model_dir);
 // TrainedModel::Load, refusing a model whose rows cannot be decoded (no record shape).
 StatusOr<std::unique_ptr<TrainedModel>> LoadServableModel(const std::string& path);
 

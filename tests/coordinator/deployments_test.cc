@@ -10,6 +10,8 @@
 #include "absl/strings/match.h"
 #include "coordinator/data_dir.h"
 #include "coordinator/sha256.h"
+#include "core/json.h"
+#include "hearth/env.h"
 #include "serve/serve_test_util.h"
 
 namespace hearth::coordinator {
@@ -89,6 +91,24 @@ TEST_F(DeploymentsTest, ADeployIsServedWhenItAnswersAndARestartServesItAgain) {
   ASSERT_EQ(listed.deployments_size(), 1);
   EXPECT_EQ(listed.deployments(0).versions(0).checkpoint_id(), "j-000001/10");
   EXPECT_GT(listed.deployments(0).versions(0).deployed_at(), 0);
+}
+
+// A label file edited by hand keeps its labels, escaped, when a deploy moves one of them.
+TEST_F(DeploymentsTest, ALabelFileEditedByHandStaysValidJson) {
+  auto registry = Registry();
+  Deployments deployments(data_dir_, *registry, 3, "");
+  ASSERT_TRUE(deployments.Recover().ok());
+  ASSERT_TRUE(deployments.Deploy(Stored(1), "m", "").ok());
+  std::ofstream(ModelDir("m") + "/aliases.json") << R"({"say \"hi\"": 1})";
+  ASSERT_TRUE(deployments.Deploy(Stored(2), "m", "production").ok());
+  StatusOr<std::string> text = Env::Default().ReadFile(ModelDir("m") + "/aliases.json");
+  ASSERT_TRUE(text.ok());
+  StatusOr<json::Value> doc = json::Parse(*text);
+  ASSERT_TRUE(doc.ok()) << doc.status() << *text;
+  ASSERT_NE(doc->Find("say \"hi\""), nullptr) << *text;
+  ASSERT_NE(doc->Find("production"), nullptr) << *text;
+  EXPECT_EQ(registry->Find("m", {}, "production").value()->version(), 2);
+  EXPECT_EQ(registry->Find("m", {}, "say \"hi\"").value()->version(), 1);
 }
 
 TEST_F(DeploymentsTest, OlderVersionsRetireUnlessALabelNamesThem) {
