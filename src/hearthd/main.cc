@@ -316,11 +316,13 @@ int Run(const cli::ParsedArgs& args) {
         absl::StrFormat("cannot listen on %s (in use? try another --listen port)", f.listen));
   // The bound port, so `--listen 127.0.0.1:0` (any free port) can be found by scripts and tests.
   const std::string bound = f.listen.substr(0, f.listen.rfind(':')) + ":" + std::to_string(port);
+  // Before the "listening on" line, which scripts and tests wait for: once it is there, so is
+  // this one.
+  if (!models_url.empty())
+    std::fprintf(stderr, "hearthd: serving deployed models on %s\n", models_url.c_str());
   std::fprintf(stderr, "hearthd: listening on %s, data in %s, %d slot%s%s\n", bound.c_str(),
                f.data_dir.c_str(), f.slots, f.slots == 1 ? "" : "s",
                auth.enabled() ? ", token required" : "");
-  if (!models_url.empty())
-    std::fprintf(stderr, "hearthd: serving deployed models on %s\n", models_url.c_str());
   // Workers dial the address actually bound unless told otherwise.
   if (f.worker_address.empty()) scheduler.SetWorkerAddress(bound);
   scheduler.Start();

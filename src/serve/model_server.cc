@@ -23,7 +23,7 @@ ModelServer::ModelServer(ModelServerOptions options)
       api_(registry_, metrics_, [this] {
         ApiOptions api = options_.api;
         api.reload = [this](std::function<void(Status)> done) {
-          reloader_.Request([done = std::move(done)](const Status& s) { done(s); });
+          reloader_.Request(std::move(done));
         };
         return api;
       }()) {}
@@ -31,10 +31,6 @@ ModelServer::ModelServer(ModelServerOptions options)
 ModelServer::~ModelServer() {
   Drain();
   reloader_.Stop();
-}
-
-void ModelServer::Log(const std::string& line) const {
-  if (options_.log) options_.log(line);
 }
 
 Status ModelServer::Listen() {
@@ -55,10 +51,12 @@ void ModelServer::Serve(int threads) {
 
 void ModelServer::ServeInBackground(int threads) {
   if (http_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(drain_mu_);
   for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { http_->Run(1); });
 }
 
 void ModelServer::Drain() {
+  std::lock_guard<std::mutex> lock(drain_mu_);
   api_.set_draining();
   if (http_ != nullptr) http_->Stop();
   for (std::thread& t : io_threads_)

@@ -12,10 +12,12 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "serve/http_server.h"
 #include "serve/model_registry.h"
 #include "serve/reloader.h"
@@ -30,7 +32,7 @@ struct ModelServerOptions {
   HttpOptions http;          // listen empty: no HTTP (the registry still serves in process)
   ApiOptions api;            // its reload is the server's own
   int poll_seconds = 2;      // 0: reload only when asked
-  std::function<void(const std::string& line)> log;  // registry and listener lines
+  std::function<void(const std::string& line)> log;  // the registry's load and refusal lines
 };
 
 class ModelServer {
@@ -56,15 +58,14 @@ class ModelServer {
   void Drain();
 
  private:
-  void Log(const std::string& line) const;
-
   const ModelServerOptions options_;
   ServingMetrics metrics_;
   ModelRegistry registry_;
   Reloader reloader_;
   ServingApi api_;
   std::unique_ptr<HttpServer> http_;
-  std::vector<std::thread> io_threads_;
+  std::mutex drain_mu_;  // Drain's callers take turns (the signal thread, the destructor)
+  std::vector<std::thread> io_threads_ ABSL_GUARDED_BY(drain_mu_);
 };
 
 }  // namespace hearth::serve
