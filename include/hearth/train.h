@@ -82,6 +82,8 @@ class TrainedModel {
   const Shape& record_shape() const { return record_shape_; }
   // The feature columns' names in order, for a model trained on CSV with a header; else empty.
   const std::vector<std::string>& feature_names() const { return feature_names_; }
+  // The fitted preprocessing the model applies to its rows (ONNX export writes it out).
+  const Preprocessor& preprocessor() const { return *preprocess_; }
   // Classes, regression targets or centroids.
   int64_t num_outputs() const { return num_outputs_; }
   // Values per example of Outputs: num_outputs, except 1 for a binary model with one logit.

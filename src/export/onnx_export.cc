@@ -93,8 +93,9 @@ Flow OneHot(GraphBuilder& g, const PreprocessStep& step, const Tensor& counts,
   return {g.Node("Concat", pieces, {Attribute::Int("axis", 1)}, "onehot"), width};
 }
 
-// The saved preprocessing on flat rows, step by step, with its fitted statistics.
-StatusOr<Flow> AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
+// The saved preprocessing on flat rows, step by step, with its fitted statistics (State() lists
+// them step by step, in the order each op names them).
+Flow AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
   const std::vector<NamedTensor> state = pre.State();
   size_t next_stat = 0;
   for (size_t i = 0; i < pre.steps().size(); ++i) {
@@ -104,10 +105,11 @@ StatusOr<Flow> AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow f
       case PreprocessKind::kStandardize:
       case PreprocessKind::kMinMax: {
         // (x - offset) / divisor, per feature.
-        const Tensor& offset = state[next_stat++].tensor;
-        const Tensor& divisor = state[next_stat++].tensor;
-        const std::string o = g.Floats(state[next_stat - 2].name, {offset.numel()}, offset.f32());
-        const std::string d = g.Floats(state[next_stat - 1].name, {divisor.numel()}, divisor.f32());
+        const NamedTensor& offset = state[next_stat++];
+        const NamedTensor& divisor = state[next_stat++];
+        const std::string o = g.Floats(offset.name, {offset.tensor.numel()}, offset.tensor.f32());
+        const std::string d =
+            g.Floats(divisor.name, {divisor.tensor.numel()}, divisor.tensor.f32());
         flow.value = g.Node("Div", {g.Node("Sub", {flow.value, o}), d}, {}, "scaled");
         break;
       }
@@ -271,7 +273,7 @@ StatusOr<std::string> ExportOnnx(const std::string& path) {
         "%s: saved before checkpoints recorded their input width, and its one-hot step changes "
         "the width, so the graph's input cannot be sized; train it again to export it",
         path));
-  HEARTH_ASSIGN_OR_RETURN(Preprocessor pre, run::ReadPreprocessor(c, path));
+  const Preprocessor& pre = model->preprocessor();
   const v1::JobSpec& spec = model->spec();
 
   onnx::ModelProto m;
@@ -289,7 +291,7 @@ StatusOr<std::string> ExportOnnx(const std::string& path) {
   const int64_t features = model->record_shape().numel();
   g.Input("input", kFloat, {features},
           absl::StrFormat("raw features, %d per row, before preprocessing", features));
-  HEARTH_ASSIGN_OR_RETURN(Flow flow, AddPreprocessing(g, pre, Flow{"input", features}));
+  const Flow flow = AddPreprocessing(g, pre, Flow{"input", features});
 
   if (spec.task() == v1::CLUSTERING) {
     HEARTH_ASSIGN_OR_RETURN(const Tensor* centroids, FloatTensor(c, run::kCentroidsName, path));
