@@ -45,9 +45,8 @@ double Median(std::vector<double> values) {
 bool Minimize(const std::string& metric, v1::SweepSpec::MetricDirection direction) {
   if (direction == v1::SweepSpec::MINIMIZE) return true;
   if (direction == v1::SweepSpec::MAXIMIZE) return false;
-  for (const char* down : {"loss", "mse", "mae", "rmse", "mape", "inertia", "error", "brier"})
-    if (metric.find(down) != std::string::npos) return true;
-  return false;
+  // The checkpoint monitor's rule: scores grow with quality, losses and errors shrink.
+  return ResolveMonitorMode(metric, v1::MONITOR_MODE_UNSPECIFIED) == MetricMode::kMin;
 }
 
 SweepManager::SweepManager(JobStore& store, Scheduler& scheduler, EventHub& hub,

@@ -37,7 +37,8 @@ std::vector<std::string> MetricNames(const v1::JobSpec& spec) {
 MetricMode ResolveMonitorMode(std::string_view monitor, v1::MonitorMode mode) {
   if (mode == v1::MIN) return MetricMode::kMin;
   if (mode == v1::MAX) return MetricMode::kMax;
-  if (monitor.starts_with("val_")) monitor.remove_prefix(4);
+  for (std::string_view split : {"val_", "test_"})
+    if (monitor.starts_with(split)) monitor.remove_prefix(split.size());
   // Scores grow with quality; losses and errors shrink.
   for (std::string_view higher : {"accuracy", "precision", "recall", "f1", "r2", "silhouette"})
     if (monitor.starts_with(higher)) return MetricMode::kMax;

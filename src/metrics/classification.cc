@@ -11,6 +11,24 @@
 namespace hearth::metrics_internal {
 namespace {
 
+bool IsBinaryOnly(ClassificationKind kind) {
+  return kind == ClassificationKind::kPrecisionBinary ||
+         kind == ClassificationKind::kRecallBinary || kind == ClassificationKind::kF1Binary ||
+         kind == ClassificationKind::kBrier;
+}
+
+// What a binary metric says on more classes (or a pos_label past 1), and what to use instead.
+Status NotBinaryError(std::string_view name, ClassificationKind kind, int64_t classes,
+                      int64_t pos_label, absl::StatusCode code) {
+  const std::string instead = kind == ClassificationKind::kBrier
+                                  ? std::string("log_loss")
+                                  : absl::StrFormat("%s_macro or %s_weighted", name, name);
+  return Status(code, absl::StrFormat("%s: a binary metric, for two classes with pos_label 0 or 1 "
+                                      "(this data has %d classes, pos_label %d); use %s for more "
+                                      "classes",
+                                      name, classes, pos_label, instead));
+}
+
 // log(1 + exp(x)) without overflow.
 double Softplus(double x) {
   return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
@@ -33,11 +51,14 @@ class ClassificationMetric final : public Metric {
       return absl::InvalidArgumentError(absl::StrFormat("%s: %d predictions for %d labels", name_,
                                                         predicted->size(), labels.size()));
     }
+    const bool scored =
+        kind_ == ClassificationKind::kLogLoss || kind_ == ClassificationKind::kBrier;
+    if (scored && predictions.dtype() != DType::kFloat32)
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: expected float32 scores or probabilities, not class ids", name_));
+    // Computed before the counts change, so a bad label leaves the state untouched.
     double loss = 0, brier = 0;
     if (kind_ == ClassificationKind::kBrier) {
-      if (predictions.dtype() != DType::kFloat32)
-        return absl::InvalidArgumentError(
-            absl::StrFormat("%s: expected float32 scores or probabilities, not class ids", name_));
       if (classes != 2 || options_.pos_label > 1) return NotBinary(classes);
       for (size_t i = 0; i < labels.size(); ++i) {
         if (labels[i] < 0 || labels[i] >= classes) break;  // Add() below reports it
@@ -47,11 +68,6 @@ class ClassificationMetric final : public Metric {
       }
     }
     if (kind_ == ClassificationKind::kLogLoss) {
-      if (predictions.dtype() != DType::kFloat32) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("%s: expected float32 scores or probabilities, not class ids", name_));
-      }
-      // Computed before the counts change, so a bad label leaves the state untouched.
       for (size_t i = 0; i < labels.size(); ++i) {
         if (labels[i] < 0 || labels[i] >= classes) break;  // Add() below reports it
         loss += NegLogLikelihood(predictions, static_cast<int64_t>(i), labels[i]);
@@ -206,13 +222,8 @@ class ClassificationMetric final : public Metric {
   }
 
   Status NotBinary(int64_t classes) const {
-    const std::string instead = kind_ == ClassificationKind::kBrier
-                                    ? std::string("log_loss")
-                                    : absl::StrFormat("%s_macro or %s_weighted", name_, name_);
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: a binary metric, for two classes with pos_label 0 or 1 (this data has %d classes, "
-        "pos_label %d); use %s for more classes",
-        name_, classes, options_.pos_label, instead));
+    return NotBinaryError(name_, kind_, classes, options_.pos_label,
+                          absl::StatusCode::kFailedPrecondition);
   }
 
   Status Prefixed(const Status& s) const {
@@ -229,9 +240,15 @@ class ClassificationMetric final : public Metric {
 
 }  // namespace
 
-std::unique_ptr<Metric> MakeClassificationMetric(std::string name, ClassificationKind kind,
-                                                 const MetricOptions& options) {
-  return std::make_unique<ClassificationMetric>(std::move(name), kind, options);
+StatusOr<std::unique_ptr<Metric>> MakeClassificationMetric(std::string name,
+                                                           ClassificationKind kind,
+                                                           const MetricOptions& options) {
+  // Refused now when the classes are declared; else when the data shows them.
+  if (IsBinaryOnly(kind) && (options.num_classes > 2 || options.pos_label > 1))
+    return NotBinaryError(name, kind, options.num_classes, options.pos_label,
+                          absl::StatusCode::kInvalidArgument);
+  return std::unique_ptr<Metric>(
+      std::make_unique<ClassificationMetric>(std::move(name), kind, options));
 }
 
 }  // namespace hearth::metrics_internal

@@ -30,8 +30,11 @@ enum class ClassificationKind {
 };
 enum class RegressionKind { kMse, kRmse, kMae, kR2, kMape };
 
-std::unique_ptr<Metric> MakeClassificationMetric(std::string name, ClassificationKind kind,
-                                                 const MetricOptions& options);
+// InvalidArgument for a binary-only kind (precision, recall, f1, brier_score) when more than two
+// classes are declared, naming what to use instead.
+StatusOr<std::unique_ptr<Metric>> MakeClassificationMetric(std::string name,
+                                                           ClassificationKind kind,
+                                                           const MetricOptions& options);
 std::unique_ptr<Metric> MakeRegressionMetric(std::string name, RegressionKind kind,
                                              const MetricOptions& options);
 StatusOr<std::unique_ptr<Metric>> MakeInertiaMetric(const MetricOptions& options);

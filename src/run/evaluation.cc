@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
 #include "hearth/autograd.h"
 #include "hearth/dist/collectives.h"
 #include "hearth/sampler.h"
@@ -24,18 +24,11 @@ MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs) {
 }
 
 Status CheckMetricsFit(const v1::JobSpec& spec, int64_t num_outputs) {
-  if (spec.task() != v1::CLASSIFICATION) return absl::OkStatus();
-  const int64_t classes = std::max<int64_t>(num_outputs, 2);
-  if (classes == 2) return absl::OkStatus();
-  for (const std::string& name : MetricNames(spec))
-    if (name == "precision" || name == "recall" || name == "f1" || name == "brier_score")
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "metrics: \"%s\" is for two classes (of the positive class), but this data has %d; "
-          "use %s",
-          name, classes,
-          name == "brier_score" ? std::string("\"log_loss\"")
-                                : absl::StrFormat("\"%s_macro\" or \"%s_weighted\"", name, name)));
-  return absl::OkStatus();
+  // The metrics refuse what does not fit once they know the classes: make them now.
+  const StatusOr<MetricSet> metrics =
+      MetricSet::Create(MetricNames(spec), MetricOptionsFor(spec, num_outputs));
+  if (metrics.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("metrics: ", metrics.status().message()));
 }
 
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,

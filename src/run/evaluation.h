@@ -12,9 +12,9 @@ namespace hearth::run {
 
 // The MetricOptions a job's metrics need (class count, outputs, seed).
 MetricOptions MetricOptionsFor(const v1::JobSpec& spec, int64_t num_outputs);
-// The job's metrics can be computed on data with `num_outputs` model outputs: INVALID_ARGUMENT
-// naming the metric and what to use instead for a binary one (precision, recall, f1,
-// brier_score) on more than two classes, before any training.
+// The job's metrics can be computed on data with `num_outputs` model outputs, checked before any
+// training: INVALID_ARGUMENT naming the metric and what to use instead (a binary one, say, on
+// more than two classes).
 Status CheckMetricsFit(const v1::JobSpec& spec, int64_t num_outputs);
 
 // Metrics named by the job (and "loss" when `loss` is given), computed over all of `data`. With

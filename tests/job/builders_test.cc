@@ -144,6 +144,10 @@ TEST(ResolveMonitorMode, InfersTheDirection) {
   EXPECT_EQ(ResolveMonitorMode("val_r2", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMax);
   EXPECT_EQ(ResolveMonitorMode("val_rmse", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMin);
   EXPECT_EQ(ResolveMonitorMode("loss", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMin);
+  EXPECT_EQ(ResolveMonitorMode("test_accuracy", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMax);
+  EXPECT_EQ(ResolveMonitorMode("val_brier_score", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMin);
+  EXPECT_EQ(ResolveMonitorMode("val_mape", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMin);
+  EXPECT_EQ(ResolveMonitorMode("val_f1", v1::MONITOR_MODE_UNSPECIFIED), MetricMode::kMax);
   EXPECT_EQ(ResolveMonitorMode("val_loss", v1::MAX), MetricMode::kMax);
 }
 

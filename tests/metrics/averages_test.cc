@@ -87,6 +87,17 @@ TEST(AveragesTest, BinaryMetricsRefuseMoreClassesAndSayWhatToUse) {
   MetricOptions negative;
   negative.pos_label = -1;
   EXPECT_FALSE(MakeMetric("precision", negative).ok());
+  // Declared classes: refused when made, before any data.
+  MetricOptions three;
+  three.num_classes = 3;
+  const auto declared = MakeMetric("recall", three);
+  EXPECT_EQ(declared.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(declared.status().message().find(
+                "recall: a binary metric, for two classes with pos_label 0 or 1 (this data has 3 "
+                "classes, pos_label 1); use recall_macro or recall_weighted for more classes"),
+            std::string::npos)
+      << declared.status();
+  EXPECT_TRUE(MakeMetric("recall_macro", three).ok());
 }
 
 // sklearn's mean_absolute_percentage_error, one column (a zero target divides by machine epsilon)

@@ -53,8 +53,9 @@ TEST(BinaryMetricsTest, ATwoClassJobReportsThemAndMoreClassesAreRefusedFirst) {
   const StatusOr<TrainResult> refused = testing::TrainQuietly(three, dir + "/three", false);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(refused.status().message(),
-                                "\"f1\" is for two classes (of the positive class), but this data "
-                                "has 3; use \"f1_macro\" or \"f1_weighted\""))
+                                "metrics: f1: a binary metric, for two classes with pos_label 0 "
+                                "or 1 (this data has 3 classes, pos_label 1); use f1_macro or "
+                                "f1_weighted for more classes"))
       << refused.status();
   EXPECT_FALSE(std::filesystem::exists(dir + "/three/metrics.jsonl")) << "nothing trained";
   std::filesystem::remove_all(dir);
