@@ -74,7 +74,7 @@ v1::LossType EffectiveLoss(const v1::JobSpec& spec);
 // r2; CLUSTERING: inertia, silhouette).
 std::vector<std::string> MetricNames(const v1::JobSpec& spec);
 // Which direction of a monitored value ("val_accuracy", "loss", ...) is better: `mode` when set,
-// else max for accuracy, precision, recall, f1, r2 and silhouette and min for everything else.
+// else max for accuracy, precision, recall, f1, roc_auc, pr_auc, r2 and silhouette and min for everything else.
 MetricMode ResolveMonitorMode(std::string_view monitor, v1::MonitorMode mode);
 // The value that ranks checkpoints: checkpoint.monitor, else "val_loss" when the job has
 // validation data, else "loss" (the epoch's training loss).

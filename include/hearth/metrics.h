@@ -102,6 +102,13 @@ class Metric {
 //   log_loss         mean over examples of -log p(true class), p clipped to [eps, 1 - eps].
 //   brier_score      mean over examples of (p(pos_label) - [label == pos_label])^2, two classes
 //                    only (sklearn's brier_score_loss).
+//   roc_auc          area under the ROC curve (sklearn's roc_auc_score): of pos_label's
+//                    probability for two classes; for more, one-vs-rest per class, averaged over
+//                    the classes present in the labels (multi_class="ovr", average="macro").
+//   pr_auc           average precision (sklearn's average_precision_score), the step-wise area
+//                    under the precision-recall curve; binary or one-vs-rest macro as roc_auc.
+//                    Both keep every example's probabilities (C + 1 doubles each), so they are
+//                    exact but not summable: ranks gather their states (dist::AllReduceMetrics).
 //   mse, rmse, mae   mean squared error, its square root, mean absolute error. With k target
 //                    columns each is computed per column and averaged (sklearn's
 //                    multioutput="uniform_average"; rmse is the mean of the per-column roots).
@@ -210,5 +217,11 @@ class ConfusionMatrix {
 // `num_classes` (0 = from the shape) bounds int64 ids. InvalidArgument for other shapes.
 StatusOr<std::vector<int64_t>> PredictedClasses(const Tensor& predictions, bool from_logits,
                                                 int64_t num_classes = 0);
+
+// Every class's probability per example, row-major [N, C] in double precision: softmax of [N, C]
+// logits (or the probabilities as given), and [1 - p, p] for one score per example ([N] or
+// [N, 1]: sigmoid of a logit, or p). INVALID_ARGUMENT for other shapes or class ids.
+StatusOr<std::vector<double>> ClassProbabilities(const Tensor& predictions, bool from_logits,
+                                                 int64_t* num_classes);
 
 }  // namespace hearth

@@ -20,8 +20,13 @@
 #include "hearth/report.h"
 #include "hearth/status.h"
 #include "hearth/v1/job.pb.h"
+#include "hearth/v1/report.pb.h"
 
 namespace hearth {
+
+namespace run {
+class ReportCollector;
+}
 
 struct TrainOptions {
   // Where checkpoints, metrics.jsonl and curves.svg go (created if missing).
@@ -98,6 +103,10 @@ class TrainedModel {
   StatusOr<Tensor> ReadFeatures(const std::string& path) const;
   // Applies the saved preprocessing and computes the job's metrics (plus "loss").
   StatusOr<MetricResults> Evaluate(const Dataset& data);
+  // Evaluate, and the whole evaluation report: every metric of the task, the per-class table,
+  // confusion matrix, ROC, precision-recall and reliability curves, or the residuals
+  // (run/report_files.h renders it). `job_metrics`, when given, gets what Evaluate returns.
+  StatusOr<v1::EvaluationReport> Report(const Dataset& data, MetricResults* job_metrics = nullptr);
   // Raw model outputs for examples [N, ...]: logits for classification, values for regression,
   // for clustering the distance to each centroid.
   StatusOr<Tensor> Outputs(const Tensor& features);
@@ -117,6 +126,8 @@ class TrainedModel {
  private:
   TrainedModel() = default;
   StatusOr<Tensor> Prepare(const Tensor& features) const;
+  // Evaluate, keeping the outputs in `collector` when given.
+  StatusOr<MetricResults> EvaluateInto(const Dataset& data, run::ReportCollector* collector);
 
   v1::JobSpec spec_;
   std::unique_ptr<Sequential> model_;

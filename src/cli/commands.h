@@ -5,6 +5,8 @@
 #include <string>
 
 #include "cli/args.h"
+#include "cli/json_writer.h"
+#include "hearth/v1/report.pb.h"
 
 namespace hearth::cli {
 
@@ -48,6 +50,14 @@ const Command& WorkerCommand();
 // Where a command writes its rows: `path`, or stdout when it is empty. InvalidArgument saying
 // what to check when the file cannot be created.
 StatusOr<std::FILE*> OpenOutput(const std::string& path);
+
+// What `hearth eval` shows for an evaluation report, local or remote: `header` (checkpoint, job)
+// then examples, metrics and the whole report as one JSON line with --json, else the summary;
+// and, unless --no-files, report.json and the figures in --out DIR, else in `default_dir` (no
+// files when that is empty too).
+int EmitEvalReport(const CommandSpec& spec, const ParsedArgs& args,
+                   const v1::EvaluationReport& report, JsonObject header,
+                   const std::string& default_dir);
 
 // Quotes a CSV field when it needs it.
 std::string CsvField(const std::string& s);

@@ -1,6 +1,9 @@
 // `hearth eval`, `hearth predict` and `hearth inspect`: commands that load a trained checkpoint.
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -9,9 +12,20 @@
 #include "hearth/data.h"
 #include "hearth/job.h"
 #include "hearth/train.h"
+#include "run/report_files.h"
 
 namespace hearth::cli {
 namespace {
+
+// Beside the checkpoint, named after the data: runs/x/ckpt-300.safetensors evaluated on
+// data/test.csv reports into runs/x/eval-test/.
+std::string DefaultReportDir(const std::string& checkpoint, const std::string& data) {
+  const std::filesystem::path data_path(data);
+  std::string stem = data_path.filename().string();
+  for (const char* suffix : {".gz", ".csv", ".npy", ".idx"})
+    if (absl::EndsWith(stem, suffix)) stem.resize(stem.size() - std::strlen(suffix));
+  return (std::filesystem::path(checkpoint).parent_path() / ("eval-" + stem)).string();
+}
 
 int RunEval(const ParsedArgs& args) {
   const CommandSpec& spec = EvalCommand().spec;
@@ -19,19 +33,12 @@ int RunEval(const ParsedArgs& args) {
   if (!model.ok()) return Fail(spec, model.status());
   auto data = (*model)->ReadData(args.Get("data"), args.Get("labels"));
   if (!data.ok()) return Fail(spec, data.status());
-  auto metrics = (*model)->Evaluate(*data);
-  if (!metrics.ok()) return Fail(spec, metrics.status());
-  if (args.Has("json")) {
-    JsonObject out;
-    out.Add("checkpoint", args.positionals[0])
-        .Add("examples", data->size())
-        .Add("metrics", *metrics);
-    std::printf("%s\n", out.str().c_str());
-    return 0;
-  }
-  std::printf("%lld examples\n", static_cast<long long>(data->size()));
-  for (const auto& [name, value] : *metrics) std::printf("  %-16s %.6f\n", name.c_str(), value);
-  return 0;
+  auto report = (*model)->Report(*data);
+  if (!report.ok()) return Fail(spec, report.status());
+  JsonObject header;
+  header.Add("checkpoint", args.positionals[0]);
+  return EmitEvalReport(spec, args, *report, std::move(header),
+                        DefaultReportDir(args.positionals[0], args.Get("data")));
 }
 
 std::string FormatPrediction(const TrainedModel::Prediction& p) {
@@ -150,6 +157,30 @@ int RunInspect(const ParsedArgs& args) {
 
 }  // namespace
 
+int EmitEvalReport(const CommandSpec& spec, const ParsedArgs& args,
+                   const v1::EvaluationReport& report, JsonObject header,
+                   const std::string& default_dir) {
+  std::vector<std::string> written;
+  const std::string dir = args.Has("out") ? args.Get("out") : default_dir;
+  if (!args.Has("no-files") && !dir.empty()) {
+    auto files = run::WriteReportFiles(report, dir);
+    if (!files.ok()) return Fail(spec, files.status());
+    written = *std::move(files);
+  }
+  if (args.Has("json")) {
+    MetricResults metrics;
+    for (const v1::Metric& m : report.metrics()) metrics.emplace_back(m.name(), m.value());
+    header.Add("examples", static_cast<int64_t>(report.examples()))
+        .Add("metrics", metrics)
+        .Raw("report", run::ReportJson(report, /*indent=*/false));
+    std::printf("%s\n", header.str().c_str());
+    return 0;
+  }
+  std::printf("%s", run::FormatReport(report).c_str());
+  if (!written.empty()) std::printf("\nwrote %s\n", absl::StrJoin(written, ", ").c_str());
+  return 0;
+}
+
 StatusOr<std::FILE*> OpenOutput(const std::string& path) {
   if (path.empty()) return stdout;
   std::FILE* out = std::fopen(path.c_str(), "w");
@@ -169,13 +200,20 @@ std::string CsvField(const std::string& s) {
 const Command& EvalCommand() {
   static const Command command{
       {"eval",
-       "hearth eval CHECKPOINT --data FILE [--labels FILE] [--json]",
+       "hearth eval CHECKPOINT --data FILE [--labels FILE] [--out DIR] [--no-files] [--json]",
        "evaluate a checkpoint on labelled data",
-       "Evaluates a trained checkpoint on labelled data with the job's metrics and loss.",
+       "Evaluates a trained checkpoint on labelled data: the job's metrics and loss, then every\n"
+       "other metric of the task, the per-class table and the confusion matrix. Writes\n"
+       "report.json and SVG figures (confusion matrix, ROC, precision-recall, reliability; or\n"
+       "residuals for regression) into DIR.",
        {"CHECKPOINT"},
        {{"data", "FILE", "data to evaluate (CSV, IDX or .npy, read like the job's training data)"},
         {"labels", "FILE", "labels file for IDX/.npy data"},
-        {"json", "", "print one JSON object (for scripts)"}}},
+        {"out", "DIR",
+         "where report.json and the figures go (default: eval-<data name> beside a local "
+         "checkpoint; none for a job unless given)"},
+        {"no-files", "", "print only; write no report files"},
+        {"json", "", "print one JSON object (for scripts), the whole report under \"report\""}}},
       RunEval};
   return command;
 }

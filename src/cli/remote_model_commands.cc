@@ -65,21 +65,12 @@ int RunEvalAny(const ParsedArgs& args) {
   auto context = (*client)->NewContext(kLongDeadline);
   const grpc::Status status = (*client)->stub().Evaluate(context.get(), request, &response);
   if (!status.ok()) return FailRpc(spec, status, (*client)->address());
-  const MetricList metrics = PrefixedMetrics(response.metrics(), "");
-  if (args.Has("json")) {
-    JsonObject out;
-    out.Add("job", request.job_id())
-        .Add("checkpoint", response.checkpoint().id())
-        .Add("examples", static_cast<int64_t>(response.examples()))
-        .Add("metrics", metrics);
-    std::printf("%s\n", out.str().c_str());
-    return 0;
-  }
-  std::printf("checkpoint %s (step %lld)\n", response.checkpoint().id().c_str(),
-              static_cast<long long>(response.checkpoint().step()));
-  std::printf("%lld examples\n", static_cast<long long>(response.examples()));
-  for (const auto& [name, value] : metrics) std::printf("  %-16s %.6f\n", name.c_str(), value);
-  return 0;
+  JsonObject header;
+  header.Add("job", request.job_id()).Add("checkpoint", response.checkpoint().id());
+  if (!args.Has("json"))
+    std::printf("checkpoint %s (step %lld)\n", response.checkpoint().id().c_str(),
+                static_cast<long long>(response.checkpoint().step()));
+  return EmitEvalReport(spec, args, response.report(), std::move(header), /*default_dir=*/"");
 }
 
 int RunPredictAny(const ParsedArgs& args) {
@@ -166,9 +157,13 @@ std::vector<FlagSpec> WithJobFlags(std::vector<FlagSpec> flags) {
 const Command& EvalAnyCommand() {
   static const Command command{
       {"eval",
-       "hearth eval CHECKPOINT|JOB --data FILE [--labels FILE] [--checkpoint ID] [--json]",
+       "hearth eval CHECKPOINT|JOB --data FILE [--labels FILE] [--checkpoint ID] [--out DIR] "
+       "[--no-files] [--json]",
        "evaluate a checkpoint or a coordinator job on labelled data",
-       "Evaluates a trained checkpoint on labelled data with the job's metrics and loss.\n"
+       "Evaluates a trained checkpoint on labelled data: the job's metrics and loss, then every\n"
+       "other metric of the task, the per-class table and the confusion matrix. Writes\n"
+       "report.json and SVG figures (confusion matrix, ROC, precision-recall, reliability; or\n"
+       "residuals for regression) into DIR.\n"
        "CHECKPOINT is a local .safetensors file. JOB is a coordinator job id (j-...; also any\n"
        "name with --coordinator, or with $HEARTH_COORDINATOR when no such local file exists):\n"
        "hearthd evaluates the job's best (else latest) checkpoint, or --checkpoint ID, on a\n"

@@ -360,11 +360,13 @@ grpc::Status CoordinatorService::Evaluate(grpc::ServerContext* context,
     StatusOr<Dataset> set = lease->model->ReadData(*data, labels);
     if (!set.ok()) return ToGrpc(set.status());
     if (Status s = CheckRows(set->size(), c_.limits.max_rows); !s.ok()) return ToGrpc(s);
-    StatusOr<MetricResults> metrics = lease->model->Evaluate(*set);
-    if (!metrics.ok()) return ToGrpc(metrics.status());
+    MetricResults metrics;
+    StatusOr<v1::EvaluationReport> report = lease->model->Report(*set, &metrics);
+    if (!report.ok()) return ToGrpc(report.status());
     *response->mutable_checkpoint() = found->info;
     response->set_examples(set->size());
-    AddMetrics(*metrics, response->mutable_metrics());
+    AddMetrics(metrics, response->mutable_metrics());
+    *response->mutable_report() = *std::move(report);
     return grpc::Status::OK;
   });
 }

@@ -1,5 +1,6 @@
 #include "hearth/dist/collectives.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -78,13 +79,37 @@ Status AgreeOnStatus(Communicator& comm, const Status& status) {
 
 Status AllReduceMetrics(Communicator& comm, MetricSet& metrics) {
   if (comm.size() == 1) return absl::OkStatus();
-  if (!metrics.summable())
-    return absl::InvalidArgumentError(
-        "these metrics cannot be summed across workers (silhouette needs all points in one "
-        "place); evaluate them in one process");
   std::vector<double> state = metrics.State();
   HEARTH_RETURN_IF_ERROR(comm.AllReduce(std::span(state), ReduceOp::kSum, "allreduce metrics"));
-  return metrics.LoadState(state);
+  HEARTH_RETURN_IF_ERROR(metrics.LoadState(state));
+  // The others (ranking metrics, silhouette) keep examples: every rank merges every rank's, in
+  // rank order, so all end with the same state.
+  for (const auto& metric : metrics.metrics()) {
+    if (metric->summable()) continue;
+    HEARTH_ASSIGN_OR_RETURN(std::vector<std::vector<double>> states,
+                            AllGatherVariable(comm, metric->State(), "gather metric states"));
+    metric->Reset();
+    for (const std::vector<double>& s : states) HEARTH_RETURN_IF_ERROR(metric->Merge(s));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<std::vector<double>>> AllGatherVariable(Communicator& comm,
+                                                             std::span<const double> mine,
+                                                             std::string_view what) {
+  std::vector<int64_t> sizes(comm.size(), 0);
+  sizes[comm.rank()] = static_cast<int64_t>(mine.size());
+  HEARTH_RETURN_IF_ERROR(comm.AllReduce(std::span(sizes), ReduceOp::kSum, what));
+  const int64_t longest = *std::max_element(sizes.begin(), sizes.end());
+  std::vector<double> padded(static_cast<size_t>(longest), 0.0);
+  std::copy(mine.begin(), mine.end(), padded.begin());
+  std::vector<double> all(static_cast<size_t>(longest) * comm.size());
+  HEARTH_RETURN_IF_ERROR(comm.AllGather(std::as_bytes(std::span(padded)),
+                                        std::as_writable_bytes(std::span(all)), what));
+  std::vector<std::vector<double>> out(comm.size());
+  for (int r = 0; r < comm.size(); ++r)
+    out[r].assign(all.begin() + r * longest, all.begin() + r * longest + sizes[r]);
+  return out;
 }
 
 Status AllReduceClusterStats(Communicator& comm, ClusterStats& stats) {

@@ -40,7 +40,8 @@ MetricMode ResolveMonitorMode(std::string_view monitor, v1::MonitorMode mode) {
   for (std::string_view split : {"val_", "test_"})
     if (monitor.starts_with(split)) monitor.remove_prefix(split.size());
   // Scores grow with quality; losses and errors shrink.
-  for (std::string_view higher : {"accuracy", "precision", "recall", "f1", "r2", "silhouette"})
+  for (std::string_view higher :
+       {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2", "silhouette"})
     if (monitor.starts_with(higher)) return MetricMode::kMax;
   return MetricMode::kMin;
 }

@@ -20,8 +20,9 @@ bool IsClassificationLoss(v1::LossType loss) {
 
 // The task a metric belongs to; TASK_UNSPECIFIED for a name this table does not know yet.
 v1::Task MetricTask(std::string_view name) {
-  if (name == "accuracy" || name == "log_loss" || name == "brier_score" ||
-      name.starts_with("precision") || name.starts_with("recall") || name.starts_with("f1"))
+  if (name == "accuracy" || name == "log_loss" || name == "brier_score" || name == "roc_auc" ||
+      name == "pr_auc" || name.starts_with("precision") || name.starts_with("recall") ||
+      name.starts_with("f1"))
     return v1::CLASSIFICATION;
   if (name == "mse" || name == "rmse" || name == "mae" || name == "r2" || name == "mape")
     return v1::REGRESSION;

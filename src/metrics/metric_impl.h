@@ -29,6 +29,7 @@ enum class ClassificationKind {
   kBrier,
 };
 enum class RegressionKind { kMse, kRmse, kMae, kR2, kMape };
+enum class RankingKind { kRocAuc, kPrAuc };
 
 // InvalidArgument for a binary-only kind (precision, recall, f1, brier_score) when more than two
 // classes are declared, naming what to use instead.
@@ -37,6 +38,9 @@ StatusOr<std::unique_ptr<Metric>> MakeClassificationMetric(std::string name,
                                                            const MetricOptions& options);
 std::unique_ptr<Metric> MakeRegressionMetric(std::string name, RegressionKind kind,
                                              const MetricOptions& options);
+// ROC-AUC or average precision over every example's scores (not summable).
+std::unique_ptr<Metric> MakeRankingMetric(std::string name, RankingKind kind,
+                                          const MetricOptions& options);
 StatusOr<std::unique_ptr<Metric>> MakeInertiaMetric(const MetricOptions& options);
 StatusOr<std::unique_ptr<Metric>> MakeSilhouetteMetric(const MetricOptions& options);
 

@@ -27,6 +27,8 @@ const std::vector<std::string>& MetricNames() {
                                                  "f1",
                                                  "log_loss",
                                                  "brier_score",
+                                                 "roc_auc",
+                                                 "pr_auc",
                                                  "mse",
                                                  "rmse",
                                                  "mae",
@@ -83,6 +85,16 @@ StatusOr<std::unique_ptr<Metric>> MakeMetric(std::string_view name, const Metric
           "%s: expected num_outputs >= 0 (0: from the data), got %d", name, options.num_outputs));
     }
     return metrics_internal::MakeRegressionMetric(std::string(name), kind, options);
+  }
+  if (name == "roc_auc" || name == "pr_auc") {
+    if (options.pos_label < 0)
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: expected pos_label >= 0, got %d", name, options.pos_label));
+    return metrics_internal::MakeRankingMetric(std::string(name),
+                                               name == "roc_auc"
+                                                   ? metrics_internal::RankingKind::kRocAuc
+                                                   : metrics_internal::RankingKind::kPrAuc,
+                                               options);
   }
   if (name == "inertia") return metrics_internal::MakeInertiaMetric(options);
   if (name == "silhouette") return metrics_internal::MakeSilhouetteMetric(options);

@@ -33,7 +33,8 @@ Status CheckMetricsFit(const v1::JobSpec& spec, int64_t num_outputs) {
 
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
                                  const Dataset& data, int64_t num_outputs, int64_t batch_size,
-                                 dist::Communicator* comm, int64_t whole_size) {
+                                 dist::Communicator* comm, int64_t whole_size,
+                                 ReportCollector* report) {
   HEARTH_ASSIGN_OR_RETURN(
       MetricSet metrics, MetricSet::Create(MetricNames(spec), MetricOptionsFor(spec, num_outputs)));
   const bool was_training = model.training();
@@ -57,12 +58,14 @@ StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const L
     Tensor out = model(x);
     if (loss != nullptr) loss_sum += static_cast<double>((*loss)(out, y).item()) * (end - start);
     HEARTH_RETURN_IF_ERROR(metrics.Update(out, y));
+    if (report != nullptr) HEARTH_RETURN_IF_ERROR(report->Add(out, y));
   }
   model.Train(was_training);
   if (world > 1) {
     HEARTH_RETURN_IF_ERROR(dist::AllReduceMetrics(*comm, metrics));
     HEARTH_RETURN_IF_ERROR(
         comm->AllReduce(std::span(&loss_sum, 1), dist::ReduceOp::kSum, "allreduce eval loss"));
+    if (report != nullptr) HEARTH_RETURN_IF_ERROR(report->Gather(*comm));
   }
   HEARTH_ASSIGN_OR_RETURN(MetricResults results, metrics.Compute());
   if (loss != nullptr && n > 0) results.insert(results.begin(), {"loss", loss_sum / n});

@@ -7,6 +7,7 @@
 #include "hearth/job.h"
 #include "hearth/metrics.h"
 #include "hearth/nn.h"
+#include "run/eval_report.h"
 
 namespace hearth::run {
 
@@ -25,9 +26,12 @@ Status CheckMetricsFit(const v1::JobSpec& spec, int64_t num_outputs);
 // With `whole_size` >= 0, `data` is already this rank's share of a set of whole_size examples
 // (a rank that read only its own rows, run/sharded_data.h): it is evaluated entirely and the
 // metrics still cover the whole set.
+//
+// With a `report` collector, the outputs and labels are kept there too, every rank's on every
+// rank, for the evaluation report.
 StatusOr<MetricResults> Evaluate(const v1::JobSpec& spec, Module& model, const LossFn* loss,
                                  const Dataset& data, int64_t num_outputs,
                                  int64_t batch_size = 1024, dist::Communicator* comm = nullptr,
-                                 int64_t whole_size = -1);
+                                 int64_t whole_size = -1, ReportCollector* report = nullptr);
 
 }  // namespace hearth::run

@@ -109,6 +109,30 @@ StatusOr<Tensor> TrainedModel::Prepare(const Tensor& features) const {
 }
 
 StatusOr<MetricResults> TrainedModel::Evaluate(const Dataset& data) {
+  return EvaluateInto(data, nullptr);
+}
+
+StatusOr<v1::EvaluationReport> TrainedModel::Report(const Dataset& data,
+                                                    MetricResults* job_metrics) {
+  run::ReportCollector collector;
+  HEARTH_ASSIGN_OR_RETURN(MetricResults metrics, EvaluateInto(data, &collector));
+  if (job_metrics != nullptr) *job_metrics = metrics;
+  if (spec_.task() == v1::CLUSTERING) {
+    v1::EvaluationReport report;
+    report.set_task(spec_.task());
+    report.set_examples(data.size());
+    for (const auto& [name, value] : metrics) {
+      v1::Metric* m = report.add_metrics();
+      m->set_name(name);
+      m->set_value(value);
+    }
+    return report;
+  }
+  return collector.Build(spec_, num_outputs_, class_names_, metrics);
+}
+
+StatusOr<MetricResults> TrainedModel::EvaluateInto(const Dataset& data,
+                                                   run::ReportCollector* collector) {
   Dataset prepared = data;
   HEARTH_ASSIGN_OR_RETURN(prepared.features, Prepare(data.features));
   if (spec_.task() == v1::CLUSTERING) {
@@ -124,7 +148,7 @@ StatusOr<MetricResults> TrainedModel::Evaluate(const Dataset& data) {
   if (!data.labels.defined())
     return absl::InvalidArgumentError("evaluation needs labels: the data has no label column");
   HEARTH_ASSIGN_OR_RETURN(LossFn loss, MakeLossFn(spec_));
-  return run::Evaluate(spec_, *model_, &loss, prepared, num_outputs_);
+  return run::Evaluate(spec_, *model_, &loss, prepared, num_outputs_, 1024, nullptr, -1, collector);
 }
 
 StatusOr<Tensor> TrainedModel::Outputs(const Tensor& features) {

@@ -23,6 +23,7 @@
 #include "run/gradient_step.h"
 #include "run/job_data.h"
 #include "run/kmeans_training.h"
+#include "run/report_files.h"
 #include "run/run_common.h"
 #include "run/sharded_data.h"
 #include "run/state_sync.h"
@@ -360,7 +361,18 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   result.examples_per_second = examples_seen / std::max(result.wall_seconds, 1e-9);
   if (manager && manager->Best()) result.best_checkpoint = manager->PathOf(*manager->Best());
   if (data.test_size > 0) {
-    HEARTH_ASSIGN_OR_RETURN(result.test_metrics, evaluate(data.test, data.test_size));
+    // The test set's evaluation report, over every rank's rows, goes to <run_dir>/report.
+    run::ReportCollector collector;
+    HEARTH_ASSIGN_OR_RETURN(result.test_metrics,
+                            run::Evaluate(spec, *model, &loss_fn, data.test, data.num_outputs, 1024,
+                                          comm, data.shards ? data.test_size : -1, &collector));
+    if (root) {
+      HEARTH_ASSIGN_OR_RETURN(
+          v1::EvaluationReport report,
+          collector.Build(spec, data.num_outputs, data.train.class_names, result.test_metrics));
+      HEARTH_RETURN_IF_ERROR(
+          run::WriteReportFiles(report, JoinPath(options.run_dir, "report")).status());
+    }
   }
   progress.Finish(
       run::Prefixed(result.test_metrics.empty() ? result.validation_metrics : result.test_metrics,

@@ -134,17 +134,8 @@ constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", 
 constexpr double kCharWidth = 7.0;  // rough width of a 12px sans-serif character, for layout
 constexpr double kLeft = 76, kRight = 28, kTitleHeight = 52, kAxisHeight = 46;
 
-struct Series {
-  std::string name;
-  std::vector<Point> points;  // sorted by x
-  bool markers = false;       // per-epoch series: few points, each one meaningful
-};
-
-struct Panel {
-  std::string title, x_label, y_label;
-  bool log_y = false;
-  std::vector<Series> series;
-};
+using plot::Panel;
+using plot::Series;
 
 bool Plottable(double y, bool log_y) {
   return std::isfinite(y) && (!log_y || y > 0);
@@ -154,7 +145,7 @@ bool Plottable(double y, bool log_y) {
 using Column = std::map<double, double>;
 
 Series MakeSeries(std::string name, const Column& column, bool markers) {
-  Series s{std::move(name), {}, markers};
+  Series s{std::move(name), {}, markers ? Series::Style::kLineMarkers : Series::Style::kLine};
   s.points.assign(column.begin(), column.end());
   return s;
 }
@@ -206,9 +197,15 @@ std::vector<Panel> BuildPanels(std::span<const MetricsRecord> records,
   }
 
   std::vector<Panel> panels;
-  Panel loss{"Loss", "step", "loss", false, {}};
+  Panel loss;
+  loss.title = "Loss";
+  loss.x_label = "step";
+  loss.y_label = "loss";
   loss.series.push_back(MakeSeries("loss", step_loss, false));
-  Panel metrics{"Metrics per epoch", "epoch", "value", false, {}};
+  Panel metrics;
+  metrics.title = "Metrics per epoch";
+  metrics.x_label = "epoch";
+  metrics.y_label = "value";
   for (const std::string& key : epoch_keys) {
     if (EndsWithLoss(key))
       loss.series.push_back(MakeSeries(key, by_step[key], true));
@@ -253,7 +250,14 @@ std::vector<Panel> BuildPanels(std::span<const MetricsRecord> records,
     lr_hi = std::max(lr_hi, y);
   }
   // A constant learning rate is one number, not a curve worth a panel.
-  if (lr_hi > lr_lo) panels.push_back(Panel{"Learning rate", "step", "lr", false, {lr}});
+  if (lr_hi > lr_lo) {
+    Panel panel;
+    panel.title = "Learning rate";
+    panel.x_label = "step";
+    panel.y_label = "lr";
+    panel.series.push_back(std::move(lr));
+    panels.push_back(std::move(panel));
+  }
   return panels;
 }
 
@@ -300,23 +304,46 @@ struct Axis {
   }
 };
 
+double TextWidth(std::string_view text) {
+  return kCharWidth * static_cast<double>(text.size());
+}
+
+// The smaller (larger) of a fixed end and the data's, for an axis range.
+double FixedOr(double fixed, double data) {
+  return std::isnan(fixed) ? data : fixed;
+}
+
+}  // namespace
+
+namespace plot {
+
 std::string Num(double v) {
   return absl::StrFormat("%.2f", v);
 }
 
 void AppendText(std::string& svg, double x, double y, std::string_view text,
-                const std::string& attrs) {
-  absl::StrAppend(&svg, "<text x=\"", Num(x), "\" y=\"", Num(y), "\" ", attrs, ">", XmlEscape(text),
-                  "</text>\n");
+                std::string_view attrs) {
+  absl::StrAppend(&svg, "<text x=\"", Num(x), "\" y=\"", Num(y), "\" ",
+                  absl::string_view(attrs.data(), attrs.size()), ">", XmlEscape(text), "</text>\n");
 }
 
-double TextWidth(std::string_view text) {
-  return kCharWidth * static_cast<double>(text.size());
+const char* PaletteColor(size_t i) {
+  return kPalette[i % std::size(kPalette)];
 }
 
-// Appends one panel (title, legend, gridlines with tick labels, axis labels and the series)
-// occupying [top, top + height) of the image.
-void RenderPanel(std::string& svg, const Panel& panel, int index, double top, double width,
+std::string BeginSvg(std::string_view title, double width, double height) {
+  std::string svg = absl::StrCat(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", "<svg xmlns=\"http://www.w3.org/2000/svg\" ",
+      "width=\"", Num(width), "\" height=\"", Num(height), "\" viewBox=\"0 0 ", Num(width), " ",
+      Num(height), "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
+  absl::StrAppend(&svg, "<title>", XmlEscape(title), "</title>\n");
+  absl::StrAppend(&svg, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
+  AppendText(svg, width / 2, 32, title,
+             "font-size=\"20\" font-weight=\"bold\" text-anchor=\"middle\" fill=\"#111\"");
+  return svg;
+}
+
+void AppendPanel(std::string& svg, const Panel& panel, int index, double top, double width,
                  double height) {
   const double plot_left = kLeft, plot_right = width - kRight;
 
@@ -349,9 +376,12 @@ void RenderPanel(std::string& svg, const Panel& panel, int index, double top, do
       y_max = std::max(y_max, y);
     }
   }
-  const plot::Ticks xt =
-      plot::NiceTicks(x_min, x_max, std::max(2, static_cast<int>((plot_right - plot_left) / 80)),
-                      /*integer=*/true);
+  x_min = FixedOr(panel.x_min, x_min);
+  x_max = FixedOr(panel.x_max, x_max);
+  y_min = FixedOr(panel.y_min, y_min);
+  y_max = FixedOr(panel.y_max, y_max);
+  const plot::Ticks xt = plot::NiceTicks(
+      x_min, x_max, std::max(2, static_cast<int>((plot_right - plot_left) / 80)), panel.integer_x);
   const plot::Ticks yt =
       panel.log_y ? plot::LogTicks(y_min, y_max)
                   : plot::NiceTicks(y_min, y_max,
@@ -425,8 +455,11 @@ void RenderPanel(std::string& svg, const Panel& panel, int index, double top, do
   absl::StrAppend(&svg, "<g clip-path=\"url(#clip-", index, ")\">\n");
   for (size_t si = 0; si < panel.series.size(); ++si) {
     const Series& s = panel.series[si];
-    const char* color = kPalette[si % std::size(kPalette)];
-    const std::vector<Point> points = Thin(s.points, xt.lo, xt.hi, plot_right - plot_left);
+    const char* color = PaletteColor(si);
+    const bool markers = s.style == Series::Style::kLineMarkers || s.style == Series::Style::kDots;
+    const std::vector<Point> points = s.style == Series::Style::kDots
+                                          ? s.points
+                                          : Thin(s.points, xt.lo, xt.hi, plot_right - plot_left);
     std::string d;
     std::vector<Point> dots;  // markers, and points with no neighbour to draw a line to
     size_t run = 0;           // plottable points in the current unbroken run
@@ -440,19 +473,23 @@ void RenderPanel(std::string& svg, const Panel& panel, int index, double top, do
       absl::StrAppend(&d, run == 0 ? "M" : "L", Num(p.first), " ", Num(p.second), " ");
       const bool next_plottable =
           i + 1 < points.size() && Plottable(points[i + 1].second, panel.log_y);
-      if (s.markers || (run == 0 && !next_plottable)) dots.push_back(p);
+      if (markers || (run == 0 && !next_plottable)) dots.push_back(p);
       ++run;
     }
     absl::StrAppend(&svg, "<g class=\"series\" data-name=\"", XmlEscape(s.name), "\">\n");
-    if (!d.empty()) {
+    if (!d.empty() && s.style != Series::Style::kDots) {
       d.pop_back();
       absl::StrAppend(&svg, "<path d=\"", d, "\" fill=\"none\" stroke=\"", color,
-                      "\" stroke-width=\"", s.markers ? "2" : "1.5",
-                      "\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n");
+                      "\" stroke-width=\"", markers ? "2" : "1.5", "\"",
+                      s.style == Series::Style::kDashed ? " stroke-dasharray=\"6 4\"" : "",
+                      " stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n");
     }
+    const bool small = s.style == Series::Style::kDots;
     for (const auto& [x, y] : dots) {
-      absl::StrAppend(&svg, "<circle cx=\"", Num(x), "\" cy=\"", Num(y), "\" r=\"3.5\" fill=\"",
-                      color, "\" stroke=\"#fff\" stroke-width=\"1\"/>\n");
+      absl::StrAppend(&svg, "<circle cx=\"", Num(x), "\" cy=\"", Num(y), "\" r=\"",
+                      small ? "2" : "3.5", "\" fill=\"", color, "\"",
+                      small ? " fill-opacity=\"0.55\"" : " stroke=\"#fff\" stroke-width=\"1\"",
+                      "/>\n");
     }
     absl::StrAppend(&svg, "</g>\n");
   }
@@ -460,11 +497,12 @@ void RenderPanel(std::string& svg, const Panel& panel, int index, double top, do
 
   // Legend.
   for (size_t si = 0; si < panel.series.size(); ++si) {
-    const char* color = kPalette[si % std::size(kPalette)];
+    const char* color = PaletteColor(si);
     const auto [x, y] = entries[si];
     absl::StrAppend(&svg, "<line x1=\"", Num(x), "\" y1=\"", Num(y - 4), "\" x2=\"", Num(x + 22),
                     "\" y2=\"", Num(y - 4), "\" stroke=\"", color, "\" stroke-width=\"2.5\"/>\n");
-    if (panel.series[si].markers) {
+    if (panel.series[si].style == Series::Style::kLineMarkers ||
+        panel.series[si].style == Series::Style::kDots) {
       absl::StrAppend(&svg, "<circle cx=\"", Num(x + 11), "\" cy=\"", Num(y - 4),
                       "\" r=\"3.5\" fill=\"", color, "\"/>\n");
     }
@@ -473,7 +511,7 @@ void RenderPanel(std::string& svg, const Panel& panel, int index, double top, do
   absl::StrAppend(&svg, "</g>\n");
 }
 
-}  // namespace
+}  // namespace plot
 
 std::string RenderTrainingCurves(std::span<const MetricsRecord> records,
                                  const CurvesOptions& options) {
@@ -483,22 +521,16 @@ std::string RenderTrainingCurves(std::span<const MetricsRecord> records,
   const double height =
       kTitleHeight + panel_height * static_cast<double>(std::max<size_t>(panels.size(), 1)) + 8;
 
-  std::string svg = absl::StrCat(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", "<svg xmlns=\"http://www.w3.org/2000/svg\" ",
-      "width=\"", Num(width), "\" height=\"", Num(height), "\" viewBox=\"0 0 ", Num(width), " ",
-      Num(height), "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
-  absl::StrAppend(&svg, "<title>", XmlEscape(options.title), "</title>\n");
-  absl::StrAppend(&svg, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-  AppendText(svg, width / 2, 32, options.title,
-             "font-size=\"20\" font-weight=\"bold\" text-anchor=\"middle\" fill=\"#111\"");
+  std::string svg = plot::BeginSvg(options.title, width, height);
   if (panels.empty()) {
-    AppendText(svg, width / 2, kTitleHeight + panel_height / 2,
-               "No data to plot: the metrics log has no step or epoch records with numbers yet.",
-               "font-size=\"14\" text-anchor=\"middle\" fill=\"#666\"");
+    plot::AppendText(
+        svg, width / 2, kTitleHeight + panel_height / 2,
+        "No data to plot: the metrics log has no step or epoch records with numbers yet.",
+        "font-size=\"14\" text-anchor=\"middle\" fill=\"#666\"");
   }
   for (size_t i = 0; i < panels.size(); ++i) {
-    RenderPanel(svg, panels[i], static_cast<int>(i),
-                kTitleHeight + panel_height * static_cast<double>(i), width, panel_height);
+    plot::AppendPanel(svg, panels[i], static_cast<int>(i),
+                      kTitleHeight + panel_height * static_cast<double>(i), width, panel_height);
   }
   absl::StrAppend(&svg, "</svg>\n");
   return svg;

@@ -69,7 +69,7 @@ const std::vector<CommandFlags>& RemoteCommands() {
       {"deploy", {"name", "checkpoint", "alias", "json"}},
       {"models", {"json"}},
       {"undeploy", {"version", "json"}},
-      {"eval", {"data", "labels", "checkpoint", "json"}},
+      {"eval", {"data", "labels", "out", "no-files", "checkpoint", "json"}},
       {"predict", {"input", "output", "checkpoint", "json"}},
   };
   return commands;

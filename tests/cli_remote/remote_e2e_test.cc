@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "cli_remote/remote_test_util.h"
 #include "run/cli_runner.h"
 #include "run/run_test_util.h"
@@ -20,13 +21,12 @@ namespace {
 
 using testing::CommandResult;
 using testing::Contains;
+using testing::kQuickJob;
 using testing::OneLineMentioning;
 using testing::ParseJson;
 using testing::ScopedEnv;
 using testing::TempDir;
 using testing::WriteFileOrFail;
-using testing::kQuickJob;
-
 
 class RemoteE2eTest : public ::testing::Test {
  protected:
@@ -200,6 +200,18 @@ TEST_F(RemoteE2eTest, EvalAndPredictWithTheJob) {
   ASSERT_TRUE(metrics.has_value());
   EXPECT_GT((*metrics)["examples"].number, 0);
   EXPECT_EQ((*metrics)["metrics"]["mse"].type, testing::Json::Type::kNumber);
+  // The Evaluate call returns the whole report; a job's is written only where --out says.
+  const testing::Json& report = (*metrics)["report"];
+  EXPECT_EQ(report["task"].string, "REGRESSION");
+  EXPECT_EQ(report["metrics"].array.size(),
+            7u);  // loss, mse, mae, r2 (the job's), rmse, mape, median
+  EXPECT_GT(report["residuals"].array.size(), 0u);
+  TempDir tmp;
+  const CommandResult written = Hearth({"eval", *job_id_, "--data", data, "--out", tmp.path()});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_TRUE(absl::StrContains(written.out, "median_absolute_error")) << written.out;
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() + "/report.json"));
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() + "/residuals.svg"));
 
   const CommandResult r = Hearth({"predict", *job_id_, "--input", data});
   ASSERT_EQ(r.exit_code, 0) << r.err;

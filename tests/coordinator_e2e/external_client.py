@@ -9,7 +9,8 @@ import sys
 
 address, repo, work = sys.argv[1:4]
 subprocess.run(["protoc", f"--proto_path={repo}/rpc", f"--python_out={work}",
-                "hearth/v1/job.proto", "hearth/v1/coordinator.proto"], check=True)
+                "hearth/v1/job.proto", "hearth/v1/report.proto", "hearth/v1/coordinator.proto"],
+               check=True)
 sys.path.insert(0, work)
 import grpc  # noqa: E402
 from hearth.v1 import coordinator_pb2 as pb  # noqa: E402

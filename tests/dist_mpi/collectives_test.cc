@@ -50,7 +50,9 @@ Status UpdateRows(MetricSet& metrics, const Predictions& p, int64_t begin, int64
 StatusOr<MetricSet> MakeMetrics() {
   MetricOptions options;
   options.num_classes = kClasses;
-  return MetricSet::Create({"accuracy", "f1_macro", "precision_macro", "log_loss"}, options);
+  // roc_auc and pr_auc keep examples: gathered, not summed.
+  return MetricSet::Create(
+      {"accuracy", "f1_macro", "precision_macro", "log_loss", "roc_auc", "pr_auc"}, options);
 }
 
 void ExpectSameResults(const MetricResults& got, const MetricResults& want) {
@@ -116,11 +118,50 @@ TEST(MpiAllReduceMetricsTest, ConfusionMatrixF1MatchesTheCounts) {
   EXPECT_NEAR((*got)[0].second, matrix.MacroF1(), 1e-15);
 }
 
-TEST(MpiAllReduceMetricsTest, NonSummableMetricIsRefusedOnEveryRank) {
-  StatusOr<MetricSet> metrics = MetricSet::Create({"accuracy", "silhouette"});
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
-  const Status status = AllReduceMetrics(Comm(), *metrics);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+TEST(MpiAllReduceMetricsTest, SilhouetteGathersEveryRanksPoints) {
+  // Fewer points than the sample holds: the gathered score is the exact one over all points.
+  Communicator& comm = Comm();
+  Generator rng(3);
+  std::vector<float> x;
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 40; ++i) {
+    ids.push_back(i % 3);
+    for (int d = 0; d < 2; ++d) x.push_back(rng.Normal() + static_cast<float>(i % 3) * 3);
+  }
+  auto rows = [&](MetricSet& set, int64_t begin, int64_t end) {
+    if (begin == end) return absl::OkStatus();
+    return set.Update(
+        Tensor::FromInt64(std::vector<int64_t>(ids.begin() + begin, ids.begin() + end),
+                          Shape{end - begin}),
+        Tensor::FromVector(std::vector<float>(x.begin() + begin * 2, x.begin() + end * 2),
+                           Shape{end - begin, 2}));
+  };
+  StatusOr<MetricSet> mine = MetricSet::Create({"silhouette"});
+  StatusOr<MetricSet> all = MetricSet::Create({"silhouette"});
+  ASSERT_TRUE(mine.ok() && all.ok());
+  const auto [begin, end] = Share(40, comm.rank(), comm.size(), true);
+  ASSERT_TRUE(rows(*mine, begin, end).ok());
+  ASSERT_TRUE(rows(*all, 0, 40).ok());
+  const Status reduced = AllReduceMetrics(comm, *mine);
+  ASSERT_TRUE(reduced.ok()) << reduced;
+  StatusOr<MetricResults> got = mine->Compute();
+  StatusOr<MetricResults> want = all->Compute();
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_NEAR((*got)[0].second, (*want)[0].second, 1e-12);
+}
+
+TEST(MpiAllGatherVariableTest, EveryRanksValuesInRankOrder) {
+  Communicator& comm = Comm();
+  // Rank r sends r values (rank 0 none), each 100 * r + k.
+  std::vector<double> mine;
+  for (int k = 0; k < comm.rank(); ++k) mine.push_back(100.0 * comm.rank() + k);
+  StatusOr<std::vector<std::vector<double>>> all = AllGatherVariable(comm, mine, "test gather");
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(static_cast<int>(all->size()), comm.size());
+  for (int r = 0; r < comm.size(); ++r) {
+    ASSERT_EQ(static_cast<int>((*all)[r].size()), r);
+    for (int k = 0; k < r; ++k) EXPECT_EQ((*all)[r][k], 100.0 * r + k);
+  }
 }
 
 constexpr int64_t kPoints = 61;

@@ -47,7 +47,7 @@ INSTANTIATE_TEST_SUITE_P(Commands, CliHelpTest,
                          ::testing::Values(CommandFlags{"train",
                                                         {"out", "resume", "threads", "log-every",
                                                          "quiet", "json"}},
-                                           CommandFlags{"eval", {"data", "labels", "json"}},
+                                           CommandFlags{"eval", {"data", "labels", "out", "no-files", "json"}},
                                            CommandFlags{"predict", {"input", "output", "json"}},
                                            CommandFlags{"inspect", {"json"}}),
                          [](const ::testing::TestParamInfo<CommandFlags>& info) {

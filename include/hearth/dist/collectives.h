@@ -19,10 +19,16 @@ Status BroadcastString(Communicator& comm, std::string* text, int root, std::str
 // marked with CollectiveError, so all ranks stop together and it is reported once.
 Status AgreeOnStatus(Communicator& comm, const Status& status);
 
-// Sums every rank's metric state into every rank's `metrics` (they must hold the same metrics).
-// Summable metrics are allreduced; a metric that cannot be summed is an InvalidArgument (evaluate
-// it on one rank instead).
+// Combines every rank's metric state into every rank's `metrics` (they must hold the same
+// metrics): summable metrics are allreduced, the others (which keep examples: roc_auc, pr_auc,
+// silhouette) gather every rank's state and merge them in rank order.
 Status AllReduceMetrics(Communicator& comm, MetricSet& metrics);
+
+// Every rank's `mine` (of any length, possibly different on each rank), in rank order, on every
+// rank.
+StatusOr<std::vector<std::vector<double>>> AllGatherVariable(Communicator& comm,
+                                                             std::span<const double> mine,
+                                                             std::string_view what);
 
 // What ClusterStats::Merge computes over all ranks, on every rank: sums, counts and inertia, and
 // the farthest-point candidates merged in rank order (so every rank re-seeds empty clusters the
