@@ -19,8 +19,13 @@ using data_internal::GetPreprocessOp;
 using data_internal::PreprocessOp;
 
 constexpr char kStatePrefix[] = "preprocess.";
-constexpr PreprocessKind kAllKinds[] = {PreprocessKind::kStandardize, PreprocessKind::kMinMax,
-                                        PreprocessKind::kScale, PreprocessKind::kOneHot};
+constexpr PreprocessKind kAllKinds[] = {
+    PreprocessKind::kStandardize, PreprocessKind::kMinMax, PreprocessKind::kScale,
+    PreprocessKind::kOneHot,      PreprocessKind::kImpute, PreprocessKind::kRobustScale,
+    PreprocessKind::kClip,        PreprocessKind::kLog1p,  PreprocessKind::kDropConstant};
+constexpr ImputeStrategy kAllStrategies[] = {ImputeStrategy::kMean, ImputeStrategy::kMedian,
+                                             ImputeStrategy::kMostFrequent,
+                                             ImputeStrategy::kConstant};
 
 // Puts "preprocess step 1 (minmax): " in front of a step's error.
 Status InStep(const Status& status, size_t index, PreprocessKind kind) {
@@ -48,6 +53,9 @@ class SinglePart final : public FitReducer {
   Status Max(std::span<float>) override { return absl::OkStatus(); }
   StatusOr<std::vector<int64_t>> Union(std::span<const int64_t> values) override {
     return std::vector<int64_t>(values.begin(), values.end());
+  }
+  StatusOr<std::vector<std::vector<double>>> Gather(std::span<const double> values) override {
+    return std::vector<std::vector<double>>{{values.begin(), values.end()}};
   }
 };
 
@@ -116,14 +124,64 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
   }
   if (kind == nullptr) {
     return error(absl::StrCat("unknown step \"", std::string(name),
-                              "\"; expected standardize, minmax, scale(factor) or "
-                              "onehot(column, ...)"));
+                              "\"; expected standardize, minmax, scale(factor), "
+                              "onehot(column, ...), impute(strategy, ...), robust_scale, "
+                              "clip(lower, upper), log1p or drop_constant"));
   }
   switch (*kind) {
     case PreprocessKind::kStandardize:
     case PreprocessKind::kMinMax:
+    case PreprocessKind::kRobustScale:
+    case PreprocessKind::kLog1p:
+    case PreprocessKind::kDropConstant:
       if (!args.empty()) return error(absl::StrCat(std::string(name), " takes no arguments"));
-      return PreprocessStep{*kind, 1.0f, {}};
+      return PreprocessStep::Of(*kind);
+    case PreprocessKind::kClip: {
+      const std::vector<std::string_view> parts = SplitTopLevel(args);
+      float lower = 0, upper = 0;
+      if (!has_args || parts.size() != 2 || !ParseWhole(parts[0], &lower) ||
+          !ParseWhole(parts[1], &upper))
+        return error("clip takes two quantiles: clip(0.01, 0.99)");
+      return PreprocessStep::Clip(lower, upper);
+    }
+    case PreprocessKind::kImpute: {
+      const std::vector<std::string_view> parts = SplitTopLevel(args);
+      if (!has_args || parts.empty() || parts[0].empty())
+        return error(
+            "impute takes a strategy: impute(mean), impute(median, indicator, 0, 2), "
+            "impute(constant=-1)");
+      PreprocessStep step = PreprocessStep::Impute(ImputeStrategy::kMean);
+      std::string_view strategy = parts[0];
+      if (const size_t eq = strategy.find('='); eq != std::string_view::npos) {
+        if (!ParseWhole(strategy.substr(eq + 1), &step.fill_value))
+          return error(absl::StrCat("impute: expected constant=<number>, got \"",
+                                    std::string(strategy), "\""));
+        strategy = Trim(strategy.substr(0, eq));
+        if (strategy != "constant")
+          return error("impute: only the constant strategy takes a value (constant=-1)");
+      }
+      bool known = false;
+      for (ImputeStrategy s : kAllStrategies) {
+        if (strategy != ImputeStrategyName(s)) continue;
+        step.strategy = s;
+        known = true;
+      }
+      if (!known)
+        return error(absl::StrCat("impute: unknown strategy \"", std::string(strategy),
+                                  "\"; expected mean, median, most_frequent or constant=<value>"));
+      for (size_t i = 1; i < parts.size(); ++i) {
+        int64_t column = 0;
+        if (parts[i] == "indicator" && step.columns.empty() && !step.add_indicator) {
+          step.add_indicator = true;
+        } else if (ParseWhole(parts[i], &column)) {
+          step.columns.push_back(column);
+        } else {
+          return error(absl::StrCat("impute: expected \"indicator\" or a column index, got \"",
+                                    std::string(parts[i]), "\""));
+        }
+      }
+      return step;
+    }
     case PreprocessKind::kScale: {
       float factor = 0;
       if (!has_args || !ParseFactor(args, &factor)) {
@@ -150,6 +208,20 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
 
 }  // namespace
 
+const char* ImputeStrategyName(ImputeStrategy strategy) {
+  switch (strategy) {
+    case ImputeStrategy::kMean:
+      return "mean";
+    case ImputeStrategy::kMedian:
+      return "median";
+    case ImputeStrategy::kMostFrequent:
+      return "most_frequent";
+    case ImputeStrategy::kConstant:
+      return "constant";
+  }
+  return "?";
+}
+
 FitReducer& SinglePartReducer() {
   static SinglePart* const reducer = new SinglePart;  // stateless, never destroyed
   return *reducer;
@@ -163,10 +235,20 @@ StatusOr<Preprocessor> Preprocessor::Create(std::vector<PreprocessStep> steps) {
                         absl::StrCat("the factor must be finite and non-zero, got ", step.factor)),
                     i, step.kind);
     }
-    if (step.kind == PreprocessKind::kOneHot) {
-      if (step.columns.empty()) {
-        return InStep(absl::InvalidArgumentError("no columns given"), i, step.kind);
-      }
+    if (step.kind == PreprocessKind::kClip &&
+        !(step.lower >= 0 && step.lower < step.upper && step.upper <= 1))
+      return InStep(
+          absl::InvalidArgumentError(absl::StrFormat(
+              "expected quantiles 0 <= lower < upper <= 1, got %g and %g", step.lower, step.upper)),
+          i, step.kind);
+    if (step.kind == PreprocessKind::kImpute && step.strategy == ImputeStrategy::kConstant &&
+        !std::isfinite(step.fill_value))
+      return InStep(absl::InvalidArgumentError("the constant must be finite"), i, step.kind);
+    if (step.kind == PreprocessKind::kOneHot && step.columns.empty())
+      return InStep(absl::InvalidArgumentError("no columns given"), i, step.kind);
+    const bool lists_columns =
+        step.kind == PreprocessKind::kOneHot || step.kind == PreprocessKind::kImpute;
+    if (lists_columns && !step.columns.empty()) {
       std::vector<int64_t> sorted = step.columns;
       std::sort(sorted.begin(), sorted.end());
       if (sorted.front() < 0) {
@@ -289,6 +371,27 @@ StatusOr<Tensor> Preprocessor::ApplySteps(const Tensor& features, bool overwrite
   return x;
 }
 
+std::vector<bool> Preprocessor::MissingAllowed(int64_t width) const {
+  std::vector<bool> allowed(static_cast<size_t>(std::max<int64_t>(width, 0)), false);
+  for (const PreprocessStep& step : steps_) {
+    if (step.kind == PreprocessKind::kImpute) {
+      // Missing values reach it unchanged and it fills them; its indicators go after the raw
+      // columns, which keep their positions.
+      for (int64_t j = 0; j < width; ++j) {
+        const bool listed =
+            step.columns.empty() ||
+            std::find(step.columns.begin(), step.columns.end(), j) != step.columns.end();
+        if (listed) allowed[j] = true;
+      }
+      continue;
+    }
+    // Scaling keeps a missing value missing and the column where it is; anything else either
+    // refuses missing values or moves the columns.
+    if (step.kind != PreprocessKind::kScale && step.kind != PreprocessKind::kLog1p) break;
+  }
+  return allowed;
+}
+
 bool Preprocessor::fitted() const {
   if (fitted_) return true;
   for (const PreprocessStep& step : steps_) {
@@ -312,6 +415,16 @@ std::string Preprocessor::Description() const {
         absl::StrAppend(&out, c > 0 ? "," : "", step.columns[c]);
       }
       out += ")";
+    } else if (step.kind == PreprocessKind::kImpute) {
+      out += "(";
+      out += ImputeStrategyName(step.strategy);
+      if (step.strategy == ImputeStrategy::kConstant)
+        absl::StrAppend(&out, absl::StrFormat("=%.9g", step.fill_value));
+      if (step.add_indicator) out += ",indicator";
+      for (int64_t c : step.columns) absl::StrAppend(&out, ",", c);
+      out += ")";
+    } else if (step.kind == PreprocessKind::kClip) {
+      absl::StrAppend(&out, absl::StrFormat("(%.9g,%.9g)", step.lower, step.upper));
     }
   }
   return out;

@@ -1,4 +1,4 @@
-// Standardize, MinMax and Scale, and the table of all preprocessing ops.
+// Standardize, MinMax and Scale, the checks steps share, and the table of all preprocessing ops.
 #include "data/preprocess_ops.h"
 
 #include <algorithm>
@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace hearth::data_internal {
-namespace {
 
 // The shape of one example: x's shape without the first (row) axis.
 Shape FeatureShape(const Tensor& x) {
@@ -38,14 +37,36 @@ Status CheckFinite(const Tensor& x, int64_t first_row) {
   const float* p = x.f32();
   const int64_t per_row = RowWidth(x);
   for (int64_t i = 0, n = x.numel(); i < n; ++i) {
-    if (!std::isfinite(p[i])) {
+    if (std::isnan(p[i]))
+      return absl::InvalidArgumentError(
+          absl::StrCat("row ", first_row + i / per_row, ", feature ", i % per_row,
+                       " is missing; fill it with an impute step before this one"));
+    if (!std::isfinite(p[i]))
       return absl::InvalidArgumentError(absl::StrCat("row ", first_row + i / per_row, ", feature ",
                                                      i % per_row, " is ", p[i],
                                                      "; cannot fit on non-finite values"));
-    }
   }
   return absl::OkStatus();
 }
+
+// (x - offset) / divisor per feature: shared by Standardize, MinMax and RobustScale.
+Tensor ShiftAndDivide(const Tensor& x, const Tensor& offset, const Tensor& divisor, bool in_place) {
+  Tensor out = in_place ? x : Tensor::Empty(x.shape());
+  const int64_t rows = x.dim(0);
+  const int64_t per_row = offset.numel();
+  const float* in = x.f32();
+  const float* o = offset.f32();
+  const float* d = divisor.f32();
+  float* y = out.f32();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = in + r * per_row;
+    float* yr = y + r * per_row;
+    for (int64_t j = 0; j < per_row; ++j) yr[j] = (xr[j] - o[j]) / d[j];
+  }
+  return out;
+}
+
+namespace {
 
 // Per feature, the sum over all parts' rows of value(row, feature): summed per block of
 // FitBlockRows rows in row order, the blocks combined across parts (each block is held by one part,
@@ -68,23 +89,6 @@ StatusOr<std::vector<double>> BlockedSum(const Tensor& x, const FitContext& ctx,
     for (int64_t j = 0; j < per_row; ++j) total[j] += partial[b * per_row + j];
   }
   return total;
-}
-
-// (x - offset) / divisor per feature: shared by Standardize and MinMax.
-Tensor ShiftAndDivide(const Tensor& x, const Tensor& offset, const Tensor& divisor, bool in_place) {
-  Tensor out = in_place ? x : Tensor::Empty(x.shape());
-  const int64_t rows = x.dim(0);
-  const int64_t per_row = offset.numel();
-  const float* in = x.f32();
-  const float* o = offset.f32();
-  const float* d = divisor.f32();
-  float* y = out.f32();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = in + r * per_row;
-    float* yr = y + r * per_row;
-    for (int64_t j = 0; j < per_row; ++j) yr[j] = (xr[j] - o[j]) / d[j];
-  }
-  return out;
 }
 
 // Both statistics float32 of one shape, finite, and the second positive.
@@ -219,8 +223,23 @@ constexpr PreprocessOp kOps[] = {
     {"minmax", {"min", "range"}, 2, FitMinMax, ApplyMinMax, ValidateStandardizeOrMinMax},
     {"scale", {nullptr, nullptr}, 0, FitNothing, ApplyScale, ValidateNothing},
     {"onehot", {"counts", "categories"}, 2, FitOneHot, ApplyOneHot, ValidateOneHot},
+    {"impute", {"fill", "indicator"}, 2, FitImpute, ApplyImpute, ValidateImpute},
+    {"robust_scale",
+     {"center", "scale"},
+     2,
+     FitRobustScale,
+     ApplyRobustScale,
+     ValidateStandardizeOrMinMax},
+    {"clip", {"lower", "upper"}, 2, FitClip, ApplyClip, ValidateClip},
+    {"log1p", {nullptr, nullptr}, 0, FitNothing, ApplyLog1p, ValidateNothing},
+    {"drop_constant",
+     {"keep", nullptr},
+     1,
+     FitDropConstant,
+     ApplyDropConstant,
+     ValidateDropConstant},
 };
-static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kOneHot) + 1,
+static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kDropConstant) + 1,
               "one op per PreprocessKind");
 
 }  // namespace

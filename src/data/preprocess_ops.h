@@ -51,6 +51,42 @@ struct PreprocessOp {
 
 const PreprocessOp& GetPreprocessOp(PreprocessKind kind);
 
+// Checks and arithmetic the steps share (preprocess_ops.cc).
+// The shape of one example: x's shape without the first (row) axis.
+Shape FeatureShape(const Tensor& x);
+// INVALID_ARGUMENT when x's feature shape is not `stat`'s.
+Status CheckFittedShape(const Tensor& x, const Tensor& stat);
+// INVALID_ARGUMENT naming the first missing (NaN) or infinite value; `first_row` numbers x's rows
+// within the training set for the message.
+Status CheckFinite(const Tensor& x, int64_t first_row);
+// (x - offset) / divisor per feature.
+Tensor ShiftAndDivide(const Tensor& x, const Tensor& offset, const Tensor& divisor, bool in_place);
+
+// Implemented in clean_ops.cc: the steps for real-world data.
+StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor& x,
+                                        const FitContext& ctx);
+StatusOr<Tensor> ApplyImpute(const PreprocessStep& step, const std::vector<Tensor>& stats,
+                             const Tensor& x, bool in_place);
+Status ValidateImpute(const PreprocessStep& step, const std::vector<NamedTensor>& stats);
+StatusOr<std::vector<Tensor>> FitRobustScale(const PreprocessStep& step, const Tensor& x,
+                                             const FitContext& ctx);
+StatusOr<Tensor> ApplyRobustScale(const PreprocessStep& step, const std::vector<Tensor>& stats,
+                                  const Tensor& x, bool in_place);
+StatusOr<std::vector<Tensor>> FitClip(const PreprocessStep& step, const Tensor& x,
+                                      const FitContext& ctx);
+StatusOr<Tensor> ApplyClip(const PreprocessStep& step, const std::vector<Tensor>& stats,
+                           const Tensor& x, bool in_place);
+Status ValidateClip(const PreprocessStep& step, const std::vector<NamedTensor>& stats);
+StatusOr<Tensor> ApplyLog1p(const PreprocessStep& step, const std::vector<Tensor>& stats,
+                            const Tensor& x, bool in_place);
+StatusOr<std::vector<Tensor>> FitDropConstant(const PreprocessStep& step, const Tensor& x,
+                                              const FitContext& ctx);
+StatusOr<Tensor> ApplyDropConstant(const PreprocessStep& step, const std::vector<Tensor>& stats,
+                                   const Tensor& x, bool in_place);
+Status ValidateDropConstant(const PreprocessStep& step, const std::vector<NamedTensor>& stats);
+// numpy.percentile(sorted, 100 * q) with linear interpolation; `sorted` is not empty.
+double SortedQuantile(const std::vector<double>& sorted, double q);
+
 // Implemented in one_hot.cc.
 StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x,
                                         const FitContext& ctx);

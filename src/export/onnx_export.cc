@@ -93,6 +93,27 @@ Flow OneHot(GraphBuilder& g, const PreprocessStep& step, const Tensor& counts,
   return {g.Node("Concat", pieces, {Attribute::Int("axis", 1)}, "onehot"), width};
 }
 
+// Where(IsNaN(x), fill, x) (a NaN fill leaves the column as it is), then the "was missing" 0/1
+// columns of the indicated features appended, as ApplyImpute does (src/data/clean_ops.cc).
+Flow Impute(GraphBuilder& g, const std::string& fill_name, const Tensor& fill,
+            const Tensor& indicator, int step_index, const Flow& in) {
+  const std::string f = g.Floats(fill_name, {fill.numel()}, fill.f32());
+  const std::string missing = g.Node("IsNaN", {in.value});
+  const std::string filled = g.Node("Where", {missing, f, in.value}, {}, "imputed");
+  std::vector<int64_t> indicated;
+  for (int64_t j = 0; j < indicator.numel(); ++j)
+    if (indicator.f32()[j] != 0.0f) indicated.push_back(j);
+  if (indicated.empty()) return {filled, in.width};
+  const std::string columns =
+      g.Int64s(absl::StrFormat("preprocess.%d.impute.indicated", step_index),
+               {static_cast<int64_t>(indicated.size())}, indicated);
+  const std::string flags =
+      g.Node("Cast", {g.Node("Gather", {missing, columns}, {Attribute::Int("axis", 1)})},
+             {Attribute::Int("to", kFloat)});
+  return {g.Node("Concat", {filled, flags}, {Attribute::Int("axis", 1)}, "imputed"),
+          in.width + static_cast<int64_t>(indicated.size())};
+}
+
 // The saved preprocessing on flat rows, step by step, with its fitted statistics (State() lists
 // them step by step, in the order each op names them).
 Flow AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
@@ -103,7 +124,8 @@ Flow AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
     const int index = static_cast<int>(i);
     switch (step.kind) {
       case PreprocessKind::kStandardize:
-      case PreprocessKind::kMinMax: {
+      case PreprocessKind::kMinMax:
+      case PreprocessKind::kRobustScale: {
         // (x - offset) / divisor, per feature.
         const NamedTensor& offset = state[next_stat++];
         const NamedTensor& divisor = state[next_stat++];
@@ -123,6 +145,38 @@ Flow AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
         const Tensor& counts = state[next_stat++].tensor;
         const Tensor& categories = state[next_stat++].tensor;
         flow = OneHot(g, step, counts, categories, index, flow);
+        break;
+      }
+      case PreprocessKind::kImpute:
+        flow = Impute(g, state[next_stat].name, state[next_stat].tensor,
+                      state[next_stat + 1].tensor, index, flow);
+        next_stat += 2;
+        break;
+      case PreprocessKind::kClip: {
+        // Max(Min(x, upper), lower), per feature.
+        const NamedTensor& lower = state[next_stat++];
+        const NamedTensor& upper = state[next_stat++];
+        const std::string lo = g.Floats(lower.name, {lower.tensor.numel()}, lower.tensor.f32());
+        const std::string hi = g.Floats(upper.name, {upper.tensor.numel()}, upper.tensor.f32());
+        flow.value = g.Node("Max", {g.Node("Min", {flow.value, hi}), lo}, {}, "clipped");
+        break;
+      }
+      case PreprocessKind::kLog1p: {
+        const float one = 1.0f;
+        const std::string c = g.Floats(absl::StrFormat("preprocess.%d.log1p.one", index), {}, &one);
+        flow.value = g.Node("Log", {g.Node("Add", {flow.value, c})}, {}, "log1p");
+        break;
+      }
+      case PreprocessKind::kDropConstant: {
+        const Tensor& keep = state[next_stat++].tensor;
+        std::vector<int64_t> kept;
+        for (int64_t j = 0; j < keep.numel(); ++j)
+          if (keep.f32()[j] != 0.0f) kept.push_back(j);
+        const std::string columns =
+            g.Int64s(absl::StrFormat("preprocess.%d.drop_constant.kept", index),
+                     {static_cast<int64_t>(kept.size())}, kept);
+        flow = {g.Node("Gather", {flow.value, columns}, {Attribute::Int("axis", 1)}, "kept"),
+                static_cast<int64_t>(kept.size())};
         break;
       }
     }

@@ -1,4 +1,5 @@
-// CommFitReducer: allreduce for sums and extremes, two allgathers for unions of category sets.
+// CommFitReducer: allreduce for sums and extremes, allgathers for unions of category sets and for
+// the values behind medians and quantiles.
 #include "run/fit_reducer.h"
 
 #include <algorithm>
@@ -45,6 +46,10 @@ StatusOr<std::vector<int64_t>> CommFitReducer::Union(std::span<const int64_t> va
   std::sort(merged.begin(), merged.end());
   merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
   return merged;
+}
+
+StatusOr<std::vector<std::vector<double>>> CommFitReducer::Gather(std::span<const double> values) {
+  return dist::AllGatherVariable(comm_, values, "preprocessing: values for quantiles");
 }
 
 }  // namespace hearth::run

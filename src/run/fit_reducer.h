@@ -21,6 +21,7 @@ class CommFitReducer final : public FitReducer {
   Status Min(std::span<float> values) override;
   Status Max(std::span<float> values) override;
   StatusOr<std::vector<int64_t>> Union(std::span<const int64_t> values) override;
+  StatusOr<std::vector<std::vector<double>>> Gather(std::span<const double> values) override;
 
  private:
   dist::Communicator& comm_;

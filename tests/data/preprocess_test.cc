@@ -279,7 +279,8 @@ TEST(DataPreprocessTest, FitErrorsLeaveThePreviousFit) {
 TEST(DataPreprocessTest, ParseAndCreateErrors) {
   EXPECT_EQ(std::string(Preprocessor::Parse("scale(2), whiten").status().message()),
             "preprocessing spec \"scale(2), whiten\": unknown step \"whiten\"; expected "
-            "standardize, minmax, scale(factor) or onehot(column, ...)");
+            "standardize, minmax, scale(factor), onehot(column, ...), impute(strategy, ...), "
+            "robust_scale, clip(lower, upper), log1p or drop_constant");
   EXPECT_FALSE(Preprocessor::Parse("scale").ok());
   EXPECT_FALSE(Preprocessor::Parse("scale(abc)").ok());
   EXPECT_FALSE(Preprocessor::Parse("scale(1/0)").ok());

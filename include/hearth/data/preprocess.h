@@ -38,13 +38,42 @@ enum class PreprocessKind : uint8_t {
   // column per category seen at fit, in sorted order, at the column's position. A category not
   // seen at fit is an error at apply time.
   kOneHot,
+  // Fills missing values (NaN: an empty cell or a missing-value token in the CSV) in the listed
+  // columns (all when none are listed) with a statistic of the column's training values (mean,
+  // median, most frequent) or a constant, as sklearn's SimpleImputer. With add_indicator, a 0/1
+  // column "was missing" is appended, at the end in column order, for every listed column that
+  // had missing values in training (sklearn's add_indicator, features="missing-only").
+  kImpute,
+  // Per feature: (x - median) / (q75 - q25) over the training rows, as sklearn's RobustScaler;
+  // an interquartile range of 0 becomes 1. Quantiles interpolate linearly (numpy.percentile).
+  kRobustScale,
+  // Per feature: clamps to the [lower, upper] quantiles of the training rows (0.01 and 0.99 by
+  // default), so outliers in any data stay within what training saw.
+  kClip,
+  // log(1 + x), for skewed non-negative features; a value <= -1 is an error. Nothing to fit.
+  kLog1p,
+  // Removes the features that are constant over the training rows.
+  kDropConstant,
+};
+
+// How kImpute fills a column.
+enum class ImputeStrategy : uint8_t {
+  kMean,
+  kMedian,
+  kMostFrequent,  // the smallest of the most frequent values, as sklearn
+  kConstant,      // PreprocessStep::fill_value
 };
 
 // One step as configured, before fitting.
 struct PreprocessStep {
   PreprocessKind kind = PreprocessKind::kStandardize;
-  float factor = 1.0f;           // kScale
-  std::vector<int64_t> columns;  // kOneHot: 0-based columns of this step's input
+  float factor = 1.0f;  // kScale
+  // kOneHot, kImpute: 0-based columns of this step's input (kImpute: none means all).
+  std::vector<int64_t> columns;
+  ImputeStrategy strategy = ImputeStrategy::kMean;  // kImpute
+  float fill_value = 0.0f;                          // kImpute with kConstant
+  bool add_indicator = false;                       // kImpute
+  float lower = 0.01f, upper = 0.99f;               // kClip: quantiles, 0 <= lower < upper <= 1
 
   static PreprocessStep Standardize() { return {PreprocessKind::kStandardize, 1.0f, {}}; }
   static PreprocessStep MinMax() { return {PreprocessKind::kMinMax, 1.0f, {}}; }
@@ -52,7 +81,26 @@ struct PreprocessStep {
   static PreprocessStep OneHot(std::vector<int64_t> columns) {
     return {PreprocessKind::kOneHot, 1.0f, std::move(columns)};
   }
+  static PreprocessStep Impute(ImputeStrategy strategy, std::vector<int64_t> columns = {},
+                               bool add_indicator = false, float fill_value = 0.0f) {
+    PreprocessStep step{PreprocessKind::kImpute, 1.0f, std::move(columns)};
+    step.strategy = strategy;
+    step.add_indicator = add_indicator;
+    step.fill_value = fill_value;
+    return step;
+  }
+  static PreprocessStep Of(PreprocessKind kind) { return {kind, 1.0f, {}}; }
+  static PreprocessStep Clip(float lower, float upper) {
+    PreprocessStep step{PreprocessKind::kClip, 1.0f, {}};
+    step.lower = lower;
+    step.upper = upper;
+    return step;
+  }
 };
+
+// The name of a strategy as the text form writes it: "mean", "median", "most_frequent",
+// "constant".
+const char* ImputeStrategyName(ImputeStrategy strategy);
 
 // Combines statistics across the parts of a training set for Preprocessor::FitPart when the parts
 // live in different processes (an implementation over a dist::Communicator lives in the trainer).
@@ -71,6 +119,9 @@ class FitReducer {
   virtual Status Max(std::span<float> values) = 0;
   // The union of every part's `values` (each sorted, without repeats), sorted.
   virtual StatusOr<std::vector<int64_t>> Union(std::span<const int64_t> values) = 0;
+  // Every part's `values` (of any length), in part order: for statistics no sum gives exactly,
+  // such as medians and quantiles.
+  virtual StatusOr<std::vector<std::vector<double>>> Gather(std::span<const double> values) = 0;
 };
 
 // The reducer of a training set held in one part: every call returns its input.
@@ -88,7 +139,9 @@ class Preprocessor {
   // Checks the configuration (a finite non-zero scale factor, distinct non-negative one-hot
   // columns).
   static StatusOr<Preprocessor> Create(std::vector<PreprocessStep> steps);
-  // From the text form, e.g. "standardize", "scale(1/255), minmax", "onehot(0, 3), standardize".
+  // From the text form, e.g. "standardize", "scale(1/255), minmax", "onehot(0, 3), standardize",
+  // "impute(median, 0, 2)", "impute(constant=-1, indicator)", "robust_scale", "clip(0.01, 0.99)",
+  // "log1p", "drop_constant".
   // Steps are separated by commas outside parentheses; a scale factor may be a fraction a/b.
   static StatusOr<Preprocessor> Parse(std::string_view spec);
 
@@ -119,6 +172,10 @@ class Preprocessor {
 
   bool fitted() const;
   bool empty() const { return steps_.empty(); }
+  // Which of `width` raw columns may be missing (NaN) in the rows given to Apply: those an impute
+  // step fills before any step that would refuse a missing value or move the column. The CSV
+  // reader and the model server accept missing cells there and nowhere else.
+  std::vector<bool> MissingAllowed(int64_t width) const;
   const std::vector<PreprocessStep>& steps() const { return steps_; }
 
   // The configuration in the text form Parse reads, with floats printed so they read back
