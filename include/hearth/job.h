@@ -74,7 +74,8 @@ v1::LossType EffectiveLoss(const v1::JobSpec& spec);
 // r2; CLUSTERING: inertia, silhouette).
 std::vector<std::string> MetricNames(const v1::JobSpec& spec);
 // Which direction of a monitored value ("val_accuracy", "loss", ...) is better: `mode` when set,
-// else max for accuracy, precision, recall, f1, roc_auc, pr_auc, r2 and silhouette and min for everything else.
+// else max for accuracy, precision, recall, f1, roc_auc, pr_auc, r2 and silhouette and min for
+// everything else.
 MetricMode ResolveMonitorMode(std::string_view monitor, v1::MonitorMode mode);
 // The value that ranks checkpoints: checkpoint.monitor, else "val_loss" when the job has
 // validation data, else "loss" (the epoch's training loss).
@@ -97,10 +98,14 @@ int32_t AccumulationSteps(const v1::JobSpec& spec);
 
 // Reads one of the spec's sources (train, validation or test) with the labels its task needs
 // (none for CLUSTERING). `class_names` is the train set's Dataset::class_names when reading a
-// validation or test CSV with string labels, so the ids agree. Errors from the readers name the
-// file (and line and column for CSV).
-StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& source,
-                                 const std::vector<std::string>& class_names = {});
+// validation or test CSV with string labels, so the ids agree, and `feature_categories` its
+// Dataset::feature_categories (nullptr when reading the training data itself, which sets them),
+// so category texts get the training codes and the other columns stay numbers. Errors from the
+// readers name the file (and line and column for CSV).
+StatusOr<Dataset> ReadDataSource(
+    const v1::JobSpec& spec, const v1::DataSource& source,
+    const std::vector<std::string>& class_names = {},
+    const std::vector<std::vector<std::string>>* feature_categories = nullptr);
 // What the headers of an IDX or NPY source say, without reading its data.
 struct ArraySourceInfo {
   int64_t records = 0;  // examples (its labels file, when the task reads one, holds as many)

@@ -227,8 +227,19 @@ struct SplitDatasets {
   Dataset train;
   Dataset validation;
 };
-// The same split applied to a dataset (rows gathered; class_names copied to both).
+// Stratified: each class c of the int64 `labels` gives round(n_c * validation_fraction) of its
+// examples (a seeded shuffle per class) to validation, so both parts keep the class shares. The
+// lists are sorted. InvalidArgument when nothing is left to train on.
+StatusOr<SplitIndices> StratifiedSplit(std::span<const int64_t> labels, double validation_fraction,
+                                       uint64_t seed);
+
+// The same split applied to a dataset (rows gathered; class_names copied to both); `stratify`
+// (int64 class labels only) splits each class in proportion.
 StatusOr<SplitDatasets> TrainValidationSplit(const Dataset& data, double validation_fraction,
-                                             uint64_t seed);
+                                             uint64_t seed, bool stratify = false);
+
+// `data` without the rows that repeat an earlier row exactly (every feature value and label; two
+// missing values are equal), keeping the first of each; `removed` gets how many went.
+StatusOr<Dataset> DropDuplicateRows(const Dataset& data, int64_t* removed);
 
 }  // namespace hearth

@@ -87,6 +87,11 @@ class TrainedModel {
   const Shape& record_shape() const { return record_shape_; }
   // The feature columns' names in order, for a model trained on CSV with a header; else empty.
   const std::vector<std::string>& feature_names() const { return feature_names_; }
+  // Per feature, the categories a category column's texts map to (their codes are the
+  // positions); empty for numeric features, and empty altogether when there are none.
+  const std::vector<std::vector<std::string>>& feature_categories() const {
+    return feature_categories_;
+  }
   // The fitted preprocessing the model applies to its rows (ONNX export writes it out).
   const Preprocessor& preprocessor() const { return *preprocess_; }
   // Classes, regression targets or centroids.
@@ -136,6 +141,7 @@ class TrainedModel {
   Shape example_shape_;
   Shape record_shape_;
   std::vector<std::string> feature_names_;
+  std::vector<std::vector<std::string>> feature_categories_;
   int64_t num_outputs_ = 0;
   int64_t output_width_ = 0;
   int64_t step_ = 0;

@@ -35,8 +35,8 @@ std::vector<double> SortedColumn(const std::vector<double>& rows, int64_t width,
   return column;
 }
 
-// The imputed columns as flags over `width` (all when the step lists none).
-StatusOr<std::vector<bool>> ImputedColumns(const PreprocessStep& step, int64_t width) {
+// The step's columns (imputed or clipped) as flags over `width` (all when it lists none).
+StatusOr<std::vector<bool>> ListedColumns(const PreprocessStep& step, int64_t width) {
   std::vector<bool> imputed(static_cast<size_t>(width), step.columns.empty());
   for (int64_t c : step.columns) {
     if (c >= width)
@@ -101,17 +101,14 @@ double SortedQuantile(const std::vector<double>& sorted, double q) {
 StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor& x,
                                         const FitContext& ctx) {
   const int64_t width = RowWidth(x);
-  StatusOr<std::vector<bool>> imputed = ImputedColumns(step, width);
+  StatusOr<std::vector<bool>> imputed = ListedColumns(step, width);
   Status local = imputed.status();
-  // A missing value where the step does not fill it, or an infinity anywhere, is refused here.
+  // An infinity is refused here; a missing value in a column this step does not fill passes on
+  // (to another impute step, or to the step that will say it needs one).
   const float* p = x.f32();
   for (int64_t i = 0; local.ok() && i < x.numel(); ++i) {
     const int64_t j = i % width;
-    if (std::isnan(p[i]) && !(*imputed)[j])
-      local = absl::InvalidArgumentError(absl::StrFormat(
-          "row %d, feature %d is missing, and this impute step does not list feature %d",
-          ctx.first_row + i / width, j, j));
-    else if (std::isinf(p[i]))
+    if (std::isinf(p[i]))
       local = absl::InvalidArgumentError(
           absl::StrFormat("row %d, feature %d is %g; cannot fit on infinite values",
                           ctx.first_row + i / width, j, p[i]));
@@ -198,7 +195,7 @@ Status ValidateImpute(const PreprocessStep& step, const std::vector<NamedTensor>
   HEARTH_RETURN_IF_ERROR(CheckFloatStat(stats[1], stats[0].tensor.numel()));
   HEARTH_RETURN_IF_ERROR(CheckFlags(stats[1]));
   const int64_t width = stats[0].tensor.numel();
-  HEARTH_ASSIGN_OR_RETURN(std::vector<bool> imputed, ImputedColumns(step, width));
+  HEARTH_ASSIGN_OR_RETURN(std::vector<bool> imputed, ListedColumns(step, width));
   for (int64_t j = 0; j < width; ++j) {
     const float v = stats[0].tensor.f32()[j];
     // A NaN fill marks a column the step leaves alone; an imputed column needs a finite one.
@@ -242,7 +239,14 @@ StatusOr<std::vector<Tensor>> FitClip(const PreprocessStep& step, const Tensor& 
   const int64_t width = RowWidth(x);
   HEARTH_ASSIGN_OR_RETURN(std::vector<double> rows, GatherRowsOf(x, ctx));
   Tensor lower = Tensor::Empty(FeatureShape(x)), upper = Tensor::Empty(FeatureShape(x));
+  HEARTH_ASSIGN_OR_RETURN(std::vector<bool> clipped, ListedColumns(step, width));
   for (int64_t j = 0; j < width; ++j) {
+    if (!clipped[j]) {
+      // Bounds no float exceeds: the column passes unchanged.
+      lower.f32()[j] = -std::numeric_limits<float>::max();
+      upper.f32()[j] = std::numeric_limits<float>::max();
+      continue;
+    }
     const std::vector<double> v = SortedColumn(rows, width, j);
     lower.f32()[j] = static_cast<float>(SortedQuantile(v, step.lower));
     upper.f32()[j] = static_cast<float>(SortedQuantile(v, step.upper));

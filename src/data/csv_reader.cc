@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -199,6 +201,70 @@ class ClassLabels {
   std::string first_error_;
 };
 
+// A category feature's cells. With a given mapping each text gets its code (-1 when the mapping
+// lacks it). Without one the column is numeric if every cell is a number, and otherwise every
+// cell is a text coded by the sorted order of the distinct texts: codes are first written in
+// order of first appearance, the numbers kept aside, and Finish decides.
+class CategoryColumn {
+ public:
+  CategoryColumn(const std::vector<std::string>* given, int64_t rows) {
+    if (given != nullptr && !given->empty()) {
+      given_ = true;
+      for (size_t i = 0; i < given->size(); ++i) codes_.emplace((*given)[i], i);
+    } else {
+      numbers_.resize(static_cast<size_t>(rows), std::numeric_limits<float>::quiet_NaN());
+    }
+  }
+
+  float Code(int64_t row, std::string_view text) {
+    const std::string_view trimmed = TrimSpaces(text);
+    if (!given_) {
+      float number = 0;
+      if (all_numbers_ && ParseFloat(trimmed, &number) && std::isfinite(number))
+        numbers_[static_cast<size_t>(row)] = number;
+      else
+        all_numbers_ = false;
+    }
+    const auto it = codes_.find(trimmed);
+    if (it != codes_.end()) return static_cast<float>(it->second);
+    if (given_) return -1.0f;
+    const int64_t code = static_cast<int64_t>(codes_.size());
+    codes_.emplace(std::string(trimmed), code);
+    return static_cast<float>(code);
+  }
+
+  // Rewrites column `feature` of [rows, width] `features` as numbers (a column of numbers only) or
+  // sorted codes, and returns the categories in code order (none for numbers).
+  std::vector<std::string> Finish(float* features, int64_t rows, int64_t width, int64_t feature,
+                                  const std::vector<std::string>* given) {
+    if (given_) return *given;
+    if (all_numbers_) {
+      for (int64_t r = 0; r < rows; ++r) {
+        float& v = features[r * width + feature];
+        if (!std::isnan(v)) v = numbers_[static_cast<size_t>(r)];
+      }
+      return {};
+    }
+    std::vector<float> rank(codes_.size());
+    std::vector<std::string> names;
+    for (const auto& [name, first] : codes_) {  // std::map: sorted
+      rank[static_cast<size_t>(first)] = static_cast<float>(names.size());
+      names.push_back(name);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float& v = features[r * width + feature];
+      if (!std::isnan(v)) v = rank[static_cast<size_t>(v)];
+    }
+    return names;
+  }
+
+ private:
+  bool given_ = false;
+  bool all_numbers_ = true;
+  std::vector<float> numbers_;  // per row, while every cell has been a number
+  std::map<std::string, int64_t, std::less<>> codes_;
+};
+
 class CsvReader {
  public:
   CsvReader(std::string_view text, std::string_view source, const CsvOptions& options)
@@ -321,15 +387,54 @@ class CsvReader {
     return absl::StrCat(source_, ":", tokenizer_.record_line(), ":", column + 1);
   }
 
+  bool IsMissing(std::string_view cell) const {
+    const std::string_view trimmed = TrimSpaces(cell);
+    if (trimmed.empty()) return true;
+    return std::find(options_.missing_values.begin(), options_.missing_values.end(), trimmed) !=
+           options_.missing_values.end();
+  }
+
+  // The cell of feature `feature` (file column `column`): NaN when missing there is allowed.
+  Status ParseFeature(std::string_view cell, int64_t feature, int64_t column, float* value) {
+    if (!IsMissing(cell)) {
+      if (CategoryColumn* c = categories_[static_cast<size_t>(feature)].get()) {
+        *value = c->Code(row_, cell);
+        return absl::OkStatus();
+      }
+      return ParseCell(cell, column, value);
+    }
+    if (options_.missing_allowed && options_.missing_allowed(feature)) {
+      *value = std::numeric_limits<float>::quiet_NaN();
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        Where(column), ": missing value", ColumnName(column), " (", Quoted(cell),
+        "); fill it in, or add an impute step for feature ", feature,
+        " to the job's data.preprocessing, e.g. {\"impute\": {\"strategy\": \"MEDIAN\", "
+        "\"columns\": [",
+        feature, "]}}"));
+  }
+
   // A float cell, or an error saying what was expected.
   Status ParseCell(std::string_view cell, int64_t column, float* value) const {
-    if (cell.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Where(column), ": missing value", ColumnName(column), " (empty cell)"));
+    if (IsMissing(cell)) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(column), ": missing value",
+                                                     ColumnName(column), " (", Quoted(cell),
+                                                     "); a label must be given in every row"));
     }
     if (!ParseFloat(cell, value)) {
-      return absl::InvalidArgumentError(absl::StrCat(Where(column), ": expected a number",
-                                                     ColumnName(column), ", got ", Quoted(cell)));
+      const auto feature = std::find(feature_columns_.begin(), feature_columns_.end(), column);
+      const std::string hint =
+          feature == feature_columns_.end()
+              ? std::string()
+              : absl::StrCat(
+                    "; if the column holds categories, add a one_hot (or ordinal) step "
+                    "for feature ",
+                    feature - feature_columns_.begin(),
+                    " to the job's data.preprocessing, e.g. {\"one_hot\": {\"columns\": [",
+                    feature - feature_columns_.begin(), "]}}");
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(column), ": expected a number", ColumnName(column), ", got ", Quoted(cell), hint));
     }
     if (!std::isfinite(*value)) {
       return absl::InvalidArgumentError(absl::StrCat(Where(column), ": expected a finite number",
@@ -358,8 +463,18 @@ class CsvReader {
           num_targets == 1 ? Shape{num_rows_} : Shape{num_rows_, num_targets}, DType::kFloat32);
     }
 
+    categories_.resize(static_cast<size_t>(num_features));
+    for (int64_t j = 0; j < num_features; ++j) {
+      const std::vector<std::string>* given = GivenCategories(j);
+      const bool text = options_.categories_fixed
+                            ? given != nullptr && !given->empty()
+                            : options_.category_allowed && options_.category_allowed(j);
+      if (text) categories_[j] = std::make_unique<CategoryColumn>(given, num_rows_);
+    }
+
     std::vector<std::string_view> fields;
     for (int64_t row = 0; row < num_rows_; ++row) {
+      row_ = row;
       HEARTH_ASSIGN_OR_RETURN(bool any, tokenizer_.Next(&fields));
       HEARTH_CHECK(any);  // the counting pass saw this record
       if (static_cast<int64_t>(fields.size()) != num_columns_) {
@@ -372,7 +487,7 @@ class CsvReader {
       float* out = features + row * num_features;
       for (int64_t j = 0; j < num_features; ++j) {
         HEARTH_RETURN_IF_ERROR(
-            ParseCell(fields[feature_columns_[j]], feature_columns_[j], &out[j]));
+            ParseFeature(fields[feature_columns_[j]], j, feature_columns_[j], &out[j]));
       }
       if (regression) {
         float* targets = dataset.labels.f32() + row * num_targets;
@@ -383,9 +498,10 @@ class CsvReader {
       } else if (classification) {
         const int64_t column = label_columns_[0];
         const std::string_view cell = fields[column];
-        if (cell.empty()) {
+        if (IsMissing(cell)) {
           return absl::InvalidArgumentError(absl::StrCat(
-              Where(column), ": missing value", ColumnName(column), " (empty label cell)"));
+              Where(column), ": missing value", ColumnName(column), " (", Quoted(cell),
+              "); a label must be given in every row: drop the row or fill the label in"));
         }
         HEARTH_RETURN_IF_ERROR(classes.Add(row, cell, tokenizer_.record_line(), column));
       }
@@ -395,7 +511,21 @@ class CsvReader {
     }
     if (options_.has_header)
       for (int64_t column : feature_columns_) dataset.feature_names.push_back(header_[column]);
+    for (int64_t j = 0; j < num_features; ++j) {
+      if (!categories_[j]) continue;
+      std::vector<std::string> names =
+          categories_[j]->Finish(features, num_rows_, num_features, j, GivenCategories(j));
+      if (names.empty()) continue;  // a column of numbers
+      dataset.feature_categories.resize(static_cast<size_t>(num_features));
+      dataset.feature_categories[j] = std::move(names);
+    }
     return dataset;
+  }
+
+  const std::vector<std::string>* GivenCategories(int64_t feature) const {
+    return feature < static_cast<int64_t>(options_.feature_categories.size())
+               ? &options_.feature_categories[feature]
+               : nullptr;
   }
 
   std::string source_;
@@ -406,9 +536,17 @@ class CsvReader {
   int64_t num_rows_ = 0;
   std::vector<int64_t> label_columns_;
   std::vector<int64_t> feature_columns_;
+  std::vector<std::unique_ptr<CategoryColumn>> categories_;  // per feature; null: numeric
+  int64_t row_ = 0;                                          // the row being read
 };
 
 }  // namespace
+
+std::vector<std::string> CsvOptions::DefaultMissingValues() {
+  // pandas.read_csv's default na_values (the empty cell is always missing).
+  return {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+          "<NA>", "N/A",      "NA",  "NULL",    "NaN",      "None", "n/a",  "nan",    "null"};
+}
 
 std::string ColumnRef::ToString() const {
   return by_name_ ? Quoted(name_) : absl::StrCat("#", index_);

@@ -9,8 +9,6 @@
 namespace hearth::data_internal {
 namespace {
 
-// Categories listed in messages stop after this many.
-constexpr int64_t kMaxShownCategories = 20;
 // Beyond 2^53 a float no longer tells neighbouring integers apart.
 constexpr double kMaxCategory = 9007199254740992.0;
 
@@ -30,15 +28,6 @@ Status CheckColumns(const PreprocessStep& step, const Tensor& x) {
 
 bool IsCategory(float v) {
   return std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= kMaxCategory;
-}
-
-std::string CategoryList(const int64_t* categories, int64_t count) {
-  std::string out;
-  for (int64_t i = 0; i < count && i < kMaxShownCategories; ++i) {
-    absl::StrAppend(&out, i > 0 ? ", " : "", categories[i]);
-  }
-  if (count > kMaxShownCategories) absl::StrAppend(&out, ", ... (", count, " in all)");
-  return out;
 }
 
 // This part's sorted distinct categories of each one-hot column.
@@ -65,6 +54,29 @@ StatusOr<std::vector<std::vector<int64_t>>> LocalCategories(const PreprocessStep
   return categories;
 }
 
+// The categories of `column` seen at least min_frequency times over all parts, after
+// kInfrequentCategory when some were seen less (they share its column).
+StatusOr<std::vector<int64_t>> PoolInfrequent(const PreprocessStep& step, const Tensor& x,
+                                              const FitContext& ctx, int64_t column,
+                                              const std::vector<int64_t>& values) {
+  std::vector<double> seen(values.size(), 0.0);
+  const int64_t width = x.dim(1);
+  for (int64_t r = 0; r < x.dim(0); ++r) {
+    const auto v = static_cast<int64_t>(x.f32()[r * width + column]);
+    seen[std::lower_bound(values.begin(), values.end(), v) - values.begin()] += 1;
+  }
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Sum(seen));
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (seen[i] >= static_cast<double>(step.min_frequency)) kept.push_back(values[i]);
+  if (kept.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("column ", column, ": no category occurs ", step.min_frequency,
+                     " times (min_frequency) in the training rows; lower min_frequency"));
+  if (kept.size() < values.size()) kept.insert(kept.begin(), kInfrequentCategory);
+  return kept;
+}
+
 }  // namespace
 
 StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x,
@@ -75,6 +87,9 @@ StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor
   std::vector<int64_t> all;
   for (size_t c = 0; c < step.columns.size(); ++c) {
     HEARTH_ASSIGN_OR_RETURN(std::vector<int64_t> values, ctx.reducer->Union((*local)[c]));
+    if (step.min_frequency > 1) {
+      HEARTH_ASSIGN_OR_RETURN(values, PoolInfrequent(step, x, ctx, step.columns[c], values));
+    }
     counts.i64()[c] = static_cast<int64_t>(values.size());
     all.insert(all.end(), values.begin(), values.end());
   }
@@ -117,13 +132,17 @@ StatusOr<Tensor> ApplyOneHot(const PreprocessStep& step, const std::vector<Tenso
       const int64_t* end = p.categories + p.count;
       const int64_t* it =
           IsCategory(v) ? std::lower_bound(p.categories, end, static_cast<int64_t>(v)) : end;
-      if (it == end || static_cast<float>(*it) != v) {
+      if (!IsCategory(v))
         return absl::InvalidArgumentError(
-            absl::StrCat("column ", j, ", row ", r, ": category ", v,
-                         " was not seen when the encoding was fitted; the known categories are ",
-                         CategoryList(p.categories, p.count)));
-      }
-      yr[it - p.categories] = 1.0f;
+            absl::StrCat("column ", j, ", row ", r, ": expected an integer category, got ", v,
+                         std::isnan(v) ? " (missing: add an impute step before one_hot)" : ""));
+      // A category training never saw (a string the model does not know reads as -1) sets none of
+      // its columns, as scikit-learn's handle_unknown="ignore"; with infrequent categories pooled,
+      // it goes to their column, as handle_unknown="infrequent_if_exist".
+      if (it != end && static_cast<float>(*it) == v)
+        yr[it - p.categories] = 1.0f;
+      else if (p.categories[0] == kInfrequentCategory)
+        yr[0] = 1.0f;
       yr += p.count;
     }
   }

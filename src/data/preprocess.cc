@@ -139,10 +139,20 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
     case PreprocessKind::kClip: {
       const std::vector<std::string_view> parts = SplitTopLevel(args);
       float lower = 0, upper = 0;
-      if (!has_args || parts.size() != 2 || !ParseWhole(parts[0], &lower) ||
+      if (!has_args || parts.size() < 2 || !ParseWhole(parts[0], &lower) ||
           !ParseWhole(parts[1], &upper))
-        return error("clip takes two quantiles: clip(0.01, 0.99)");
-      return PreprocessStep::Clip(lower, upper);
+        return error(
+            "clip takes two quantiles, then optionally columns: clip(0.01, 0.99), "
+            "clip(0.05, 0.95, 0, 3)");
+      PreprocessStep step = PreprocessStep::Clip(lower, upper);
+      for (size_t i = 2; i < parts.size(); ++i) {
+        int64_t column = 0;
+        if (!ParseWhole(parts[i], &column))
+          return error(
+              absl::StrCat("clip: expected a column index, got \"", std::string(parts[i]), "\""));
+        step.columns.push_back(column);
+      }
+      return step;
     }
     case PreprocessKind::kImpute: {
       const std::vector<std::string_view> parts = SplitTopLevel(args);
@@ -191,16 +201,25 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
     }
     case PreprocessKind::kOneHot: {
       std::vector<int64_t> columns;
+      int64_t min_frequency = 0;
       if (!has_args || args.empty()) return error("onehot takes column indices: onehot(0, 3)");
       for (std::string_view part : SplitTopLevel(args)) {
         int64_t column = 0;
+        if (part.starts_with("min_frequency=")) {
+          if (!ParseWhole(part.substr(14), &min_frequency) || min_frequency < 0)
+            return error(absl::StrCat("onehot: expected min_frequency=<count>, got \"",
+                                      std::string(part), "\""));
+          continue;
+        }
         if (!ParseWhole(part, &column)) {
           return error(
               absl::StrCat("onehot: expected a column index, got \"", std::string(part), "\""));
         }
         columns.push_back(column);
       }
-      return PreprocessStep::OneHot(std::move(columns));
+      PreprocessStep step = PreprocessStep::OneHot(std::move(columns));
+      step.min_frequency = min_frequency;
+      return step;
     }
   }
   return error("unknown step");
@@ -246,8 +265,9 @@ StatusOr<Preprocessor> Preprocessor::Create(std::vector<PreprocessStep> steps) {
       return InStep(absl::InvalidArgumentError("the constant must be finite"), i, step.kind);
     if (step.kind == PreprocessKind::kOneHot && step.columns.empty())
       return InStep(absl::InvalidArgumentError("no columns given"), i, step.kind);
-    const bool lists_columns =
-        step.kind == PreprocessKind::kOneHot || step.kind == PreprocessKind::kImpute;
+    const bool lists_columns = step.kind == PreprocessKind::kOneHot ||
+                               step.kind == PreprocessKind::kImpute ||
+                               step.kind == PreprocessKind::kClip;
     if (lists_columns && !step.columns.empty()) {
       std::vector<int64_t> sorted = step.columns;
       std::sort(sorted.begin(), sorted.end());
@@ -371,25 +391,30 @@ StatusOr<Tensor> Preprocessor::ApplySteps(const Tensor& features, bool overwrite
   return x;
 }
 
-std::vector<bool> Preprocessor::MissingAllowed(int64_t width) const {
-  std::vector<bool> allowed(static_cast<size_t>(std::max<int64_t>(width, 0)), false);
+bool Preprocessor::AcceptsMissing(int64_t column) const {
   for (const PreprocessStep& step : steps_) {
-    if (step.kind == PreprocessKind::kImpute) {
-      // Missing values reach it unchanged and it fills them; its indicators go after the raw
-      // columns, which keep their positions.
-      for (int64_t j = 0; j < width; ++j) {
-        const bool listed =
-            step.columns.empty() ||
-            std::find(step.columns.begin(), step.columns.end(), j) != step.columns.end();
-        if (listed) allowed[j] = true;
-      }
-      continue;
-    }
+    // Missing values reach an impute step unchanged and it fills them; its indicators go after
+    // the raw columns, which keep their positions.
+    if (step.kind == PreprocessKind::kImpute &&
+        (step.columns.empty() ||
+         std::find(step.columns.begin(), step.columns.end(), column) != step.columns.end()))
+      return true;
     // Scaling keeps a missing value missing and the column where it is; anything else either
     // refuses missing values or moves the columns.
-    if (step.kind != PreprocessKind::kScale && step.kind != PreprocessKind::kLog1p) break;
+    if (step.kind != PreprocessKind::kImpute && step.kind != PreprocessKind::kScale &&
+        step.kind != PreprocessKind::kLog1p)
+      return false;
   }
-  return allowed;
+  return false;
+}
+
+bool Preprocessor::AcceptsCategories(int64_t column) const {
+  for (const PreprocessStep& step : steps_) {
+    if (step.kind == PreprocessKind::kOneHot)
+      return std::find(step.columns.begin(), step.columns.end(), column) != step.columns.end();
+    if (step.kind != PreprocessKind::kImpute) return false;
+  }
+  return false;
 }
 
 bool Preprocessor::fitted() const {
@@ -411,6 +436,7 @@ std::string Preprocessor::Description() const {
       absl::StrAppend(&out, absl::StrFormat("(%.9g)", step.factor));
     } else if (step.kind == PreprocessKind::kOneHot) {
       out += "(";
+      if (step.min_frequency > 1) absl::StrAppend(&out, "min_frequency=", step.min_frequency, ",");
       for (size_t c = 0; c < step.columns.size(); ++c) {
         absl::StrAppend(&out, c > 0 ? "," : "", step.columns[c]);
       }
@@ -424,7 +450,9 @@ std::string Preprocessor::Description() const {
       for (int64_t c : step.columns) absl::StrAppend(&out, ",", c);
       out += ")";
     } else if (step.kind == PreprocessKind::kClip) {
-      absl::StrAppend(&out, absl::StrFormat("(%.9g,%.9g)", step.lower, step.upper));
+      absl::StrAppend(&out, absl::StrFormat("(%.9g,%.9g", step.lower, step.upper));
+      for (int64_t c : step.columns) absl::StrAppend(&out, ",", c);
+      out += ")";
     }
   }
   return out;

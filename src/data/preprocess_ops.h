@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <limits>
 #include <vector>
 
 #include "hearth/data/preprocess.h"
@@ -86,6 +87,10 @@ StatusOr<Tensor> ApplyDropConstant(const PreprocessStep& step, const std::vector
 Status ValidateDropConstant(const PreprocessStep& step, const std::vector<NamedTensor>& stats);
 // numpy.percentile(sorted, 100 * q) with linear interpolation; `sorted` is not empty.
 double SortedQuantile(const std::vector<double>& sorted, double q);
+
+// A one-hot column's categories start with this when min_frequency pooled some of them: its
+// output column is theirs (and an unknown category's). No float category can equal it.
+inline constexpr int64_t kInfrequentCategory = std::numeric_limits<int64_t>::min();
 
 // Implemented in one_hot.cc.
 StatusOr<std::vector<Tensor>> FitOneHot(const PreprocessStep& step, const Tensor& x,

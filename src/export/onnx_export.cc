@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "data/preprocess_ops.h"
 #include "export/onnx_graph.h"
 #include "hearth/checkpoint.h"
 #include "hearth/data/preprocess.h"
@@ -79,12 +80,23 @@ Flow OneHot(GraphBuilder& g, const PreprocessStep& step, const Tensor& counts,
   for (const auto& [column, values] : by_column) {
     if (kept_from < column) pieces.push_back(slice(kept_from, column));
     width += column - kept_from;
-    std::vector<float> as_float(values.begin(), values.end());
+    // With min_frequency, the first column is the infrequent (and unknown) categories': 1 where
+    // none of the others matched.
+    const bool pooled = !values.empty() && values[0] == data_internal::kInfrequentCategory;
+    std::vector<float> as_float(values.begin() + (pooled ? 1 : 0), values.end());
     const std::string known =
         g.Floats(absl::StrFormat("onehot%d_col%d_categories", step_index, column),
                  {static_cast<int64_t>(as_float.size())}, as_float);
     const std::string equal = g.Node("Equal", {slice(column, column + 1), known});
-    pieces.push_back(g.Node("Cast", {equal}, {Attribute::Int("to", kFloat)}));
+    const std::string hot = g.Node("Cast", {equal}, {Attribute::Int("to", kFloat)});
+    if (pooled) {
+      const std::string tag = absl::StrFormat("onehot%d_col%d", step_index, column);
+      const float one = 1.0f;
+      const std::string matched = g.Node("ReduceSum", {hot, g.Int64s(tag + "_axis", {1}, {1})},
+                                         {Attribute::Int("keepdims", 1)});
+      pieces.push_back(g.Node("Sub", {g.Floats(tag + "_one", {}, &one), matched}));
+    }
+    pieces.push_back(hot);
     width += static_cast<int64_t>(values.size());
     kept_from = column + 1;
   }
@@ -301,13 +313,18 @@ std::string JsonList(const std::vector<std::string>& items) {
 }
 
 void AddMetadata(onnx::ModelProto& m, const TrainedModel& model, const Preprocessor& pre) {
-  const std::map<std::string, std::string> props = {
+  std::map<std::string, std::string> props = {
       {"hearth.task", v1::Task_Name(model.spec().task())},
       {"hearth.class_names", JsonList(model.class_names())},
       {"hearth.feature_names", JsonList(model.feature_names())},
       {"hearth.record_shape", model.record_shape().ToString()},
       {"hearth.preprocess", pre.Description()},
       {"hearth.step", std::to_string(model.step())}};
+  // A category column's input is its code: the position of its text in this list (-1: unknown).
+  const auto& categories = model.feature_categories();
+  for (size_t j = 0; j < categories.size(); ++j)
+    if (!categories[j].empty())
+      props[absl::StrFormat("hearth.feature_categories.%d", j)] = JsonList(categories[j]);
   for (const auto& [key, value] : props) {
     onnx::StringStringEntryProto* entry = m.add_metadata_props();
     entry->set_key(key);

@@ -30,17 +30,37 @@ CsvOptions ToCsvOptions(const v1::DataSource& s, LabelKind kind,
   for (const std::string& c : s.feature_columns()) o.feature_columns.push_back(ColumnRef(c));
   for (int c : s.feature_indices()) o.feature_columns.push_back(ColumnRef(c));
   if (!class_names.empty()) o.class_names = class_names;
+  if (!s.missing_values().empty())
+    o.missing_values.assign(s.missing_values().begin(), s.missing_values().end());
   return o;
 }
 
 }  // namespace
 
 StatusOr<Dataset> ReadDataSource(const v1::JobSpec& spec, const v1::DataSource& source,
-                                 const std::vector<std::string>& class_names) {
+                                 const std::vector<std::string>& class_names,
+                                 const std::vector<std::vector<std::string>>* feature_categories) {
   const LabelKind kind = LabelKindFor(spec.task());
   switch (ResolveFormat(source)) {
-    case v1::CSV:
-      return ReadCsv(source.path(), ToCsvOptions(source, kind, class_names));
+    case v1::CSV: {
+      CsvOptions options = ToCsvOptions(source, kind, class_names);
+      // Missing cells and category texts are read where the job's preprocessing takes them (an
+      // invalid pipeline takes neither; validation reports it).
+      StatusOr<Preprocessor> pre = MakePreprocessor(spec);
+      if (pre.ok()) {
+        options.missing_allowed = [pre = *pre](int64_t feature) {
+          return pre.AcceptsMissing(feature);
+        };
+        options.category_allowed = [pre = *std::move(pre)](int64_t feature) {
+          return pre.AcceptsCategories(feature);
+        };
+      }
+      if (feature_categories != nullptr) {
+        options.feature_categories = *feature_categories;
+        options.categories_fixed = true;
+      }
+      return ReadCsv(source.path(), options);
+    }
     case v1::IDX:
     case v1::NPY: {
       ArrayReadOptions options;
@@ -138,10 +158,43 @@ StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec) {
       case v1::PreprocessStep::kOneHot:
         steps.push_back(PreprocessStep::OneHot(
             std::vector<int64_t>(s.one_hot().columns().begin(), s.one_hot().columns().end())));
+        steps.back().min_frequency = s.one_hot().min_frequency();
+        break;
+      case v1::PreprocessStep::kImpute: {
+        static constexpr std::pair<v1::ImputeStrategy, ImputeStrategy> kStrategies[] = {
+            {v1::IMPUTE_STRATEGY_UNSPECIFIED, ImputeStrategy::kMean},
+            {v1::MEAN, ImputeStrategy::kMean},
+            {v1::MEDIAN, ImputeStrategy::kMedian},
+            {v1::MOST_FREQUENT, ImputeStrategy::kMostFrequent},
+            {v1::CONSTANT, ImputeStrategy::kConstant}};
+        ImputeStrategy strategy = ImputeStrategy::kMean;
+        for (const auto& [from, to] : kStrategies)
+          if (s.impute().strategy() == from) strategy = to;
+        steps.push_back(PreprocessStep::Impute(
+            strategy,
+            std::vector<int64_t>(s.impute().columns().begin(), s.impute().columns().end()),
+            s.impute().add_indicator(), static_cast<float>(s.impute().fill_value())));
+        break;
+      }
+      case v1::PreprocessStep::kRobustScale:
+        steps.push_back(PreprocessStep::Of(PreprocessKind::kRobustScale));
+        break;
+      case v1::PreprocessStep::kClip:
+        steps.push_back(PreprocessStep::Clip(
+            static_cast<float>(s.clip().has_lower() ? s.clip().lower() : 0.01),
+            static_cast<float>(s.clip().has_upper() ? s.clip().upper() : 0.99)));
+        steps.back().columns.assign(s.clip().columns().begin(), s.clip().columns().end());
+        break;
+      case v1::PreprocessStep::kLog1P:
+        steps.push_back(PreprocessStep::Of(PreprocessKind::kLog1p));
+        break;
+      case v1::PreprocessStep::kDropConstant:
+        steps.push_back(PreprocessStep::Of(PreprocessKind::kDropConstant));
         break;
       case v1::PreprocessStep::STEP_NOT_SET:
         return absl::InvalidArgumentError(absl::StrFormat(
-            "data.preprocessing[%d]: empty step: set one of standardize, min_max, scale, one_hot",
+            "data.preprocessing[%d]: empty step: set one of standardize, min_max, scale, "
+            "one_hot, impute, robust_scale, clip, log1p, drop_constant",
             steps.size()));
     }
   }

@@ -112,13 +112,26 @@ void CheckSource(const v1::DataSource& s, const std::string& p, v1::Task task, E
   if (IsSupervised(task) || task == v1::CLUSTERING) CheckLabels(s, p, format, task, errors);
 }
 
+// 0-based, distinct column indices.
+void CheckColumns(const google::protobuf::RepeatedField<int32_t>& columns, const std::string& path,
+                  ErrorList& errors) {
+  std::set<int> seen;
+  for (int j = 0; j < columns.size(); ++j) {
+    if (columns[j] < 0) errors.Addf(IndexPath(path, j), "must be >= 0, got %d", columns[j]);
+    if (!seen.insert(columns[j]).second)
+      errors.Addf(IndexPath(path, j), "column %d is listed twice", columns[j]);
+  }
+}
+
 void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
   for (int i = 0; i < data.preprocessing_size(); ++i) {
     const v1::PreprocessStep& step = data.preprocessing(i);
     const std::string p = IndexPath("data.preprocessing", i);
     switch (step.step_case()) {
       case v1::PreprocessStep::STEP_NOT_SET:
-        errors.Add(p, "empty step: set one of standardize, min_max, scale, one_hot");
+        errors.Add(p,
+                   "empty step: set one of standardize, min_max, scale, one_hot, impute, "
+                   "robust_scale, clip, log1p, drop_constant");
         break;
       case v1::PreprocessStep::kScale: {
         const double f = step.scale().factor();
@@ -129,20 +142,42 @@ void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
                       "must be finite and non-zero (as a float32), got %g", f);
         break;
       }
-      case v1::PreprocessStep::kOneHot: {
-        const auto& columns = step.one_hot().columns();
-        const std::string cp = FieldPath(p, "one_hot.columns");
-        if (columns.empty()) errors.Add(cp, "list at least one column (0-based feature index)");
-        std::set<int> seen;
-        for (int j = 0; j < columns.size(); ++j) {
-          if (columns[j] < 0) errors.Addf(IndexPath(cp, j), "must be >= 0, got %d", columns[j]);
-          if (!seen.insert(columns[j]).second)
-            errors.Addf(IndexPath(cp, j), "column %d is listed twice", columns[j]);
-        }
+      case v1::PreprocessStep::kOneHot:
+        if (step.one_hot().columns().empty())
+          errors.Add(FieldPath(p, "one_hot.columns"),
+                     "list at least one column (0-based feature index)");
+        CheckColumns(step.one_hot().columns(), FieldPath(p, "one_hot.columns"), errors);
+        if (step.one_hot().min_frequency() < 0)
+          errors.Addf(FieldPath(p, "one_hot.min_frequency"), "must be >= 0, got %d",
+                      step.one_hot().min_frequency());
+        break;
+      case v1::PreprocessStep::kImpute: {
+        const v1::Impute& impute = step.impute();
+        CheckColumns(impute.columns(), FieldPath(p, "impute.columns"), errors);
+        if (impute.strategy() != v1::CONSTANT && impute.fill_value() != 0)
+          errors.Add(FieldPath(p, "impute.fill_value"),
+                     "only used by strategy CONSTANT: remove it or set the strategy");
+        const auto f32 = static_cast<float>(impute.fill_value());
+        if (!std::isfinite(impute.fill_value()) || !std::isfinite(f32))
+          errors.Addf(FieldPath(p, "impute.fill_value"), "must be finite (as a float32), got %g",
+                      impute.fill_value());
+        break;
+      }
+      case v1::PreprocessStep::kClip: {
+        const double lower = step.clip().has_lower() ? step.clip().lower() : 0.01;
+        const double upper = step.clip().has_upper() ? step.clip().upper() : 0.99;
+        CheckColumns(step.clip().columns(), FieldPath(p, "clip.columns"), errors);
+        if (!(lower >= 0 && lower < upper && upper <= 1))
+          errors.Addf(FieldPath(p, "clip"),
+                      "expected quantiles 0 <= lower < upper <= 1, got lower %g and upper %g",
+                      lower, upper);
         break;
       }
       case v1::PreprocessStep::kStandardize:
       case v1::PreprocessStep::kMinMax:
+      case v1::PreprocessStep::kRobustScale:
+      case v1::PreprocessStep::kLog1P:
+      case v1::PreprocessStep::kDropConstant:
         break;
     }
   }
@@ -171,6 +206,12 @@ void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
     errors.Add("data.validation_fraction",
                "set data.validation or data.validation_fraction, not both");
   }
+  if (data.deduplicate() && data.has_train() && ResolveFormat(data.train()) != v1::CSV)
+    errors.Add("data.deduplicate", "only CSV training data can be deduplicated: remove it");
+  if (data.stratify() && spec.task() != v1::CLASSIFICATION)
+    errors.Add("data.stratify", "only a CLASSIFICATION task has classes to stratify by");
+  if (data.stratify() && data.validation_fraction() == 0)
+    errors.Add("data.stratify", "stratifies the validation split: set data.validation_fraction");
   CheckPreprocessing(data, errors);
 }
 

@@ -46,7 +46,7 @@ class ClassificationMetric final : public Metric {
     HEARTH_ASSIGN_OR_RETURN(const int64_t classes, ClassesOf(predictions));
     StatusOr<std::vector<int64_t>> predicted =
         PredictedClasses(predictions, options_.from_logits, classes);
-    if (!predicted.ok()) return Prefixed(predicted.status());
+    if (!predicted.ok()) return InMetric(name_, predicted.status());
     if (predicted->size() != labels.size()) {
       return absl::InvalidArgumentError(absl::StrFormat("%s: %d predictions for %d labels", name_,
                                                         predicted->size(), labels.size()));
@@ -75,7 +75,7 @@ class ClassificationMetric final : public Metric {
     }
     if (matrix_.num_classes() == 0) matrix_ = ConfusionMatrix(classes);
     Status added = matrix_.Add(labels, *predicted);
-    if (!added.ok()) return Prefixed(added);
+    if (!added.ok()) return InMetric(name_, added);
     log_loss_sum_ += loss;
     brier_sum_ += brier;
     return absl::OkStatus();
@@ -224,10 +224,6 @@ class ClassificationMetric final : public Metric {
   Status NotBinary(int64_t classes) const {
     return NotBinaryError(name_, kind_, classes, options_.pos_label,
                           absl::StatusCode::kFailedPrecondition);
-  }
-
-  Status Prefixed(const Status& s) const {
-    return Status(s.code(), absl::StrFormat("%s: %s", name_, s.message()));
   }
 
   std::string name_;

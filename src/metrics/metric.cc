@@ -48,6 +48,10 @@ StatusOr<std::span<const int64_t>> Ids(const Tensor& t, std::string_view metric,
   return std::span<const int64_t>(t.i64(), static_cast<size_t>(t.dim(0)));
 }
 
+Status InMetric(std::string_view metric, const Status& status) {
+  return Status(status.code(), absl::StrFormat("%s: %s", metric, status.message()));
+}
+
 Status NothingSeen(std::string_view metric) {
   return absl::FailedPreconditionError(absl::StrFormat("%s: no examples were seen", metric));
 }

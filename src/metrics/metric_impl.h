@@ -51,6 +51,9 @@ std::vector<double> ToDoubles(const Tensor& t);
 StatusOr<std::span<const int64_t>> Ids(const Tensor& t, std::string_view metric,
                                        std::string_view what);
 
+// `status` with "<metric>: " in front of its message.
+Status InMetric(std::string_view metric, const Status& status);
+
 // "<metric>: no examples were seen".
 Status NothingSeen(std::string_view metric);
 

@@ -24,7 +24,7 @@ class RankingMetric final : public Metric {
     int64_t classes = 0;
     StatusOr<std::vector<double>> probs =
         ClassProbabilities(predictions, options_.from_logits, &classes);
-    if (!probs.ok()) return Prefixed(probs.status());
+    if (!probs.ok()) return InMetric(name_, probs.status());
     const int64_t declared = classes_ > 0 ? classes_ : options_.num_classes;
     if (declared > 0 && declared != classes)
       return absl::InvalidArgumentError(
@@ -129,12 +129,8 @@ class RankingMetric final : public Metric {
     }
     StatusOr<double> v = kind_ == RankingKind::kRocAuc ? RocAuc(scores, positive)
                                                        : AveragePrecision(scores, positive);
-    if (!v.ok()) return Prefixed(v.status());
+    if (!v.ok()) return InMetric(name_, v.status());
     return v;
-  }
-
-  Status Prefixed(const Status& s) const {
-    return Status(s.code(), absl::StrFormat("%s: %s", name_, s.message()));
   }
 
   std::string name_;

@@ -54,17 +54,23 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
   if (data.train.size() == 0)
     return absl::InvalidArgumentError(
         absl::StrFormat("data.train: %s holds no examples", d.train().path()));
+  if (d.deduplicate()) {
+    HEARTH_ASSIGN_OR_RETURN(data.train, DropDuplicateRows(data.train, &data.duplicates_removed));
+  }
   if (d.has_validation()) {
     HEARTH_ASSIGN_OR_RETURN(data.validation,
-                            ReadDataSource(spec, d.validation(), data.train.class_names));
+                            ReadDataSource(spec, d.validation(), data.train.class_names,
+                                           &data.train.feature_categories));
   } else if (d.validation_fraction() > 0) {
-    HEARTH_ASSIGN_OR_RETURN(SplitDatasets split,
-                            TrainValidationSplit(data.train, d.validation_fraction(), spec.seed()));
+    HEARTH_ASSIGN_OR_RETURN(
+        SplitDatasets split,
+        TrainValidationSplit(data.train, d.validation_fraction(), spec.seed(), d.stratify()));
     data.train = std::move(split.train);
     data.validation = std::move(split.validation);
   }
   if (d.has_test()) {
-    HEARTH_ASSIGN_OR_RETURN(data.test, ReadDataSource(spec, d.test(), data.train.class_names));
+    HEARTH_ASSIGN_OR_RETURN(data.test, ReadDataSource(spec, d.test(), data.train.class_names,
+                                                      &data.train.feature_categories));
   }
 
   HEARTH_ASSIGN_OR_RETURN(data.preprocess, MakePreprocessor(spec));

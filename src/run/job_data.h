@@ -26,6 +26,8 @@ struct JobData {
   int64_t train_size = 0;
   int64_t validation_size = 0;
   int64_t test_size = 0;
+  // Training rows data.deduplicate dropped as repeats.
+  int64_t duplicates_removed = 0;
   // Set when this rank reads only its own rows of the training files (run/sharded_data.h).
   std::shared_ptr<const TrainingShards> shards;
 };

@@ -1,6 +1,7 @@
 // TrainedModel: a checkpoint restored for evaluation and prediction.
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +35,8 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint 
   HEARTH_ASSIGN_OR_RETURN(m->record_shape_,
                           run::ReadRecordShape(c, m->example_shape_, *m->preprocess_, path));
   HEARTH_ASSIGN_OR_RETURN(m->feature_names_, run::ReadFeatureNames(c, m->record_shape_, path));
+  HEARTH_ASSIGN_OR_RETURN(m->feature_categories_,
+                          run::ReadFeatureCategories(c, m->record_shape_, path));
   HEARTH_ASSIGN_OR_RETURN(run::TrainingPosition pos, run::ReadPosition(c, path));
   m->step_ = pos.step;
   if (m->spec_.task() == v1::CLUSTERING) {
@@ -89,7 +92,7 @@ StatusOr<Dataset> TrainedModel::ReadData(const std::string& path,
     inferred.clear_format();
     if (ResolveFormat(inferred) != v1::DATA_FORMAT_UNSPECIFIED) source.clear_format();
   }
-  return ReadDataSource(spec_, source, class_names_);
+  return ReadDataSource(spec_, source, class_names_, &feature_categories_);
 }
 
 StatusOr<Tensor> TrainedModel::ReadFeatures(const std::string& path) const {
@@ -99,9 +102,14 @@ StatusOr<Tensor> TrainedModel::ReadFeatures(const std::string& path) const {
   TrainedModel unlabeled_reader;
   unlabeled_reader.spec_ = spec_;
   unlabeled_reader.spec_.set_task(v1::CLUSTERING);
+  unlabeled_reader.feature_categories_ = feature_categories_;
   auto features = unlabeled_reader.ReadData(path);
-  if (!features.ok()) return with_labels.status();
-  return features->features;
+  if (features.ok()) return features->features;
+  // When the label column is what the first reading missed, the file is an unlabeled one and the
+  // second reading's error is about its data.
+  const bool no_label_column =
+      absl::StrContains(with_labels.status().message(), "for the label; the columns are");
+  return no_label_column ? features.status() : with_labels.status();
 }
 
 StatusOr<Tensor> TrainedModel::Prepare(const Tensor& features) const {

@@ -135,7 +135,8 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
                               data.num_outputs,
                               world,
                               data.record_shape,
-                              &data.train.feature_names};
+                              &data.train.feature_names,
+                              &data.train.feature_categories};
 
   TrainResult result;
   result.workers = world;
@@ -191,6 +192,10 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
                   .epochs = epochs,
                   .start_step = pos.step,
                   .completed_epochs = static_cast<int>(std::min<int64_t>(pos.epoch, epochs))});
+  if (data.duplicates_removed > 0)
+    progress.Message(absl::StrFormat("data.deduplicate: dropped %d repeated training row%s",
+                                     data.duplicates_removed,
+                                     data.duplicates_removed == 1 ? "" : "s"));
   if (world > 1)
     progress.Message(absl::StrFormat(
         "data parallel: %d workers, global batch %d (%d per worker), %d step%s per epoch; "

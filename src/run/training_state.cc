@@ -2,6 +2,7 @@
 #include "run/training_state.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -114,6 +115,11 @@ Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& posit
     c.metadata[kRecordShapeKey] = absl::StrJoin(model.record_shape.ToVector(), ",");
   if (model.feature_names != nullptr && !model.feature_names->empty())
     c.metadata[kFeatureNamesKey] = EncodeNames(*model.feature_names);
+  if (model.feature_categories != nullptr)
+    for (size_t j = 0; j < model.feature_categories->size(); ++j)
+      if (!(*model.feature_categories)[j].empty())
+        c.metadata[absl::StrCat(kFeatureCategoriesPrefix, j)] =
+            EncodeNames((*model.feature_categories)[j]);
   c.metadata[ckpt_keys::kHearthVersion] = "0.1.0";
   return c;
 }
@@ -216,6 +222,24 @@ StatusOr<std::vector<std::string>> ReadFeatureNames(const Checkpoint& c, const S
 StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& c, const std::string&) {
   const std::string* text = Meta(c, ckpt_keys::kClassNames);
   return text == nullptr ? std::vector<std::string>{} : DecodeNames(*text);
+}
+
+StatusOr<std::vector<std::vector<std::string>>> ReadFeatureCategories(const Checkpoint& c,
+                                                                      const Shape& record_shape,
+                                                                      const std::string& source) {
+  std::vector<std::vector<std::string>> categories;
+  for (const auto& [key, value] : c.metadata) {
+    if (key.rfind(kFeatureCategoriesPrefix, 0) != 0) continue;
+    int64_t j = -1;
+    if (!absl::SimpleAtoi(key.substr(std::strlen(kFeatureCategoriesPrefix)), &j) || j < 0 ||
+        record_shape.rank() == 0 || j >= record_shape.numel())
+      return Corrupt(source, absl::StrFormat("metadata \"%s\" names no feature of the %d-value "
+                                             "records",
+                                             key, record_shape.numel()));
+    categories.resize(static_cast<size_t>(record_shape.numel()));
+    categories[j] = DecodeNames(value);
+  }
+  return categories;
 }
 
 StatusOr<Preprocessor> ReadPreprocessor(const Checkpoint& c, const std::string& source) {

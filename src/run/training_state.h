@@ -21,6 +21,9 @@ inline constexpr char kNumOutputsKey[] = "num_outputs";
 // and, for CSV data with a header, the feature columns' names (one per line, as class names).
 inline constexpr char kRecordShapeKey[] = "record_shape";
 inline constexpr char kFeatureNamesKey[] = "feature_names";
+// "feature_categories.<j>": feature j's categories in code order (one per line, as class names),
+// for each category column.
+inline constexpr char kFeatureCategoriesPrefix[] = "feature_categories.";
 inline constexpr char kPreprocessKey[] = "preprocess";
 // Early stopping's best monitored value (%.17g) and epochs waited since, for an exact resume.
 inline constexpr char kEarlyStoppingBestKey[] = "early_stopping.best";
@@ -43,6 +46,8 @@ struct ModelState {
   int workers = 1;                                          // the world size that saved it
   Shape record_shape;                                       // empty: not recorded
   const std::vector<std::string>* feature_names = nullptr;  // null or empty: none
+  // Dataset::feature_categories: null or empty when no feature is a category column.
+  const std::vector<std::vector<std::string>>* feature_categories = nullptr;
 };
 
 Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& position,
@@ -76,6 +81,11 @@ StatusOr<std::vector<std::string>> ReadFeatureNames(const Checkpoint& checkpoint
                                                     const Shape& record_shape,
                                                     const std::string& source);
 StatusOr<Preprocessor> ReadPreprocessor(const Checkpoint& checkpoint, const std::string& source);
+// Per feature of the records, its categories (empty for numeric ones; empty altogether when no
+// feature is a category column). DATA_LOSS for a feature outside the record.
+StatusOr<std::vector<std::vector<std::string>>> ReadFeatureCategories(const Checkpoint& checkpoint,
+                                                                      const Shape& record_shape,
+                                                                      const std::string& source);
 
 // The dropout layers of a model, depth first.
 std::vector<Dropout*> DropoutLayers(Module& module);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -50,6 +51,23 @@ FeatureRows::FeatureRows(const TrainedModel& model, int64_t unrecorded_width)
     : width_(model.record_shape().rank() > 0 ? model.record_shape().numel() : unrecorded_width),
       names_(model.feature_names()) {
   for (size_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], static_cast<int64_t>(i));
+  for (int64_t j = 0; j < width_; ++j)
+    missing_ok_.push_back(model.preprocessor().AcceptsMissing(j));
+  const auto& categories = model.feature_categories();
+  codes_.resize(categories.size());
+  for (size_t j = 0; j < categories.size(); ++j)
+    for (size_t k = 0; k < categories[j].size(); ++k)
+      codes_[j].emplace(categories[j][k], static_cast<float>(k));
+}
+
+const absl::flat_hash_map<std::string, float>* FeatureRows::CodesOf(int64_t feature) const {
+  return feature >= 0 && feature < static_cast<int64_t>(codes_.size()) && !codes_[feature].empty()
+             ? &codes_[feature]
+             : nullptr;
+}
+
+bool FeatureRows::MayBeMissing(int64_t feature) const {
+  return feature >= 0 && feature < static_cast<int64_t>(missing_ok_.size()) && missing_ok_[feature];
 }
 
 int64_t FeatureRows::IndexOf(std::string_view name) const {
@@ -80,6 +98,14 @@ StatusOr<float> FeatureRows::EncodeNumber(double value, int64_t row_index, int64
 
 StatusOr<float> FeatureRows::EncodeCell(const json::Value& cell, int64_t row_index,
                                         int64_t feature) const {
+  if (const auto* codes = CodesOf(feature);
+      codes != nullptr &&
+      (cell.type == json::Value::Type::kString || cell.type == json::Value::Type::kNumber)) {
+    // A category: its training code, or -1 (unknown: one-hot sets none of its columns). A number
+    // is taken as its text, as the CSV reader does ("3" in a column of sizes).
+    const auto it = codes->find(absl::string_view(cell.text.data(), cell.text.size()));
+    return it == codes->end() ? -1.0f : it->second;
+  }
   double v = 0;
   switch (cell.type) {
     case json::Value::Type::kNumber:
@@ -90,13 +116,14 @@ StatusOr<float> FeatureRows::EncodeCell(const json::Value& cell, int64_t row_ind
     case json::Value::Type::kBool:
       return cell.boolean ? 1.0f : 0.0f;
     case json::Value::Type::kNull:
+      if (MayBeMissing(feature)) return std::numeric_limits<float>::quiet_NaN();
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: missing value, and the model's preprocessing has no impute step to fill it; send "
           "a number (or train with an impute step)",
           Where(row_index, feature)));
     case json::Value::Type::kString:
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: expected a number, got the string %s; the model's preprocessing has no category "
+          "%s: expected a number, got the string %s; the model's preprocessing has no one_hot "
           "step for this field",
           Where(row_index, feature), Quote(cell.text)));
     default:
@@ -113,6 +140,12 @@ Status FeatureRows::Flatten(const json::Value& data, const Span& span,
     if (n + static_cast<int64_t>(data.numbers.size()) > span.limit) return TooManyValues(span);
     for (size_t i = 0; i < data.numbers.size(); ++i) {
       const int64_t k = n + static_cast<int64_t>(i);
+      if (const auto* codes = CodesOf(k % width)) {
+        // A number in a category column is its text, as the CSV reader reads it.
+        const auto it = codes->find(absl::StrCat(data.numbers[i]));
+        out.push_back(it == codes->end() ? -1.0f : it->second);
+        continue;
+      }
       HEARTH_ASSIGN_OR_RETURN(float v,
                               EncodeNumber(data.numbers[i], span.first_row + k / width, k % width));
       out.push_back(v);
@@ -144,20 +177,22 @@ Status FeatureRows::AppendRow(const json::Value& row, int64_t row_index,
           "row %d: an object of named fields, but this model was not trained on named columns; "
           "send the row as a list of %d numbers",
           row_index, width_));
-    // NaN marks a field not given yet: a value given is always finite (EncodeCell).
+    // A field left out is missing: NaN, which the model's impute step fills where it has one.
     out.resize(start + width_, std::numeric_limits<float>::quiet_NaN());
+    std::vector<bool> given(static_cast<size_t>(width_), false);
     for (const json::Value::Member& m : row.object) {
       const int64_t j = IndexOf(m.key);
       if (j < 0)
         return absl::InvalidArgumentError(
             absl::StrFormat("row %d: unknown field %s; the model's fields are %s", row_index,
                             Quote(m.key), absl::StrJoin(names_, ", ")));
-      if (!std::isnan(out[start + j]))
+      if (given[j])
         return absl::InvalidArgumentError(absl::StrFormat("%s: given twice", Where(row_index, j)));
+      given[j] = true;
       HEARTH_ASSIGN_OR_RETURN(out[start + j], EncodeCell(m.value, row_index, j));
     }
     for (int64_t j = 0; j < width_; ++j)
-      if (std::isnan(out[start + j]))
+      if (!given[j] && !MayBeMissing(j))
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: missing, and the model's preprocessing has no impute step to fill it",
             Where(row_index, j)));

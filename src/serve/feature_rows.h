@@ -3,9 +3,10 @@
 // tensor. Every error names the row and the field and says what was expected, so a protocol can
 // return it as a 400 body unchanged.
 //
-// The model's preprocessing decides which values it can take: today numbers only. A missing
-// value (JSON null) or a category string is refused with the step that would accept it; the data
-// issue's impute and category steps plug in here (EncodeCell) without a protocol changing.
+// The model's preprocessing decides which values it can take: numbers; category texts where a
+// one_hot step takes them (mapped to the training codes; one the model never saw is "unknown" and
+// sets no one-hot column); and a missing value (JSON null, or a named field left out) where an
+// impute step fills it. Anything else is refused with the step that would accept it.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,8 @@ class FeatureRows {
 
   // "row 3, field `age`" (or "feature 7" when the columns have no names).
   std::string Where(int64_t row_index, int64_t feature) const;
+  // Whether the model's preprocessing fills a missing value of `feature`.
+  bool MayBeMissing(int64_t feature) const;
 
  private:
   // Where flattened values land: value k after `start` is feature k % width of row
@@ -73,9 +76,14 @@ class FeatureRows {
   };
   Status TooManyValues(const Span& span) const;
   Status Flatten(const json::Value& data, const Span& span, std::vector<float>& out) const;
+  // Feature `feature`'s category codes, or nullptr for a numeric feature.
+  const absl::flat_hash_map<std::string, float>* CodesOf(int64_t feature) const;
 
   int64_t width_ = 0;
   std::vector<std::string> names_;
+  std::vector<bool> missing_ok_;  // per feature: MayBeMissing
+  // Per feature, category text -> code (empty for numeric features).
+  std::vector<absl::flat_hash_map<std::string, float>> codes_;
   absl::flat_hash_map<std::string, int64_t> index_;  // names_ -> position
 };
 

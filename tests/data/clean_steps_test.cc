@@ -65,21 +65,29 @@ TEST(CleanStepsTest, ImputeStrategiesMatchSimpleImputer) {
 }
 
 TEST(CleanStepsTest, ImputeOnlyTheListedColumnsAndSayWhichOneIsNot) {
-  StatusOr<Preprocessor> pre = Preprocessor::Parse("impute(median, 0)");
+  // Feature 1's gaps pass the step that fills only feature 0, and the next step names them.
+  StatusOr<Preprocessor> pre = Preprocessor::Parse("impute(median, 0), standardize");
   ASSERT_TRUE(pre.ok());
   const Status fitted = pre->Fit(MessyRows());
   EXPECT_EQ(fitted.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(fitted.message(), "row 0, feature 1 is missing")) << fitted;
-  EXPECT_TRUE(Contains(fitted.message(), "does not list feature 1")) << fitted;
+  EXPECT_TRUE(Contains(fitted.message(),
+                       "preprocess step 1 (standardize): row 0, feature 1 is "
+                       "missing; fill it with an impute step before this one"))
+      << fitted;
+  // Two impute steps, each for its own columns, fill them all.
+  EXPECT_TRUE(Preprocessor::Parse("impute(median, 0), impute(constant=0, 1), standardize")
+                  ->Fit(MessyRows())
+                  .ok());
   // Listing both fills both; the raw columns that may be missing are exactly those.
   StatusOr<Preprocessor> both = Preprocessor::Parse("impute(median, 0, 1), standardize");
   ASSERT_TRUE(both.ok());
   ASSERT_TRUE(both->Fit(MessyRows()).ok());
-  EXPECT_EQ(both->MissingAllowed(3), (std::vector<bool>{true, true, false}));
-  EXPECT_EQ(Preprocessor::Parse("standardize, impute(mean)")->MissingAllowed(2),
-            (std::vector<bool>{false, false}));
-  EXPECT_EQ(Preprocessor::Parse("scale(2), impute(mean)")->MissingAllowed(2),
-            (std::vector<bool>{true, true}));
+  EXPECT_TRUE(both->AcceptsMissing(0));
+  EXPECT_TRUE(both->AcceptsMissing(1));
+  EXPECT_FALSE(both->AcceptsMissing(2));
+  EXPECT_FALSE(Preprocessor::Parse("standardize, impute(mean)")->AcceptsMissing(0));
+  EXPECT_TRUE(Preprocessor::Parse("scale(2), impute(mean)")->AcceptsMissing(5));
+  EXPECT_FALSE(Preprocessor::Parse("impute(mean, 1), onehot(0), impute(mean)")->AcceptsMissing(0));
   // A later step that is not imputed first names the cure.
   const Status unfilled = Preprocessor::Parse("standardize")->Fit(MessyRows());
   EXPECT_TRUE(Contains(unfilled.message(), "fill it with an impute step")) << unfilled;
@@ -142,6 +150,32 @@ TEST(CleanStepsTest, Log1pAndDropConstant) {
   const Status all_constant =
       Preprocessor::Parse("drop_constant")->Fit(Tensor::FromVector({1, 2, 1, 2}, Shape{2, 2}));
   EXPECT_TRUE(Contains(all_constant.message(), "all 2 features are constant")) << all_constant;
+}
+
+TEST(CleanStepsTest, OneHotPoolsRareCategoriesAndSendsUnknownOnesThere) {
+  // Category 7 is seen once: below min_frequency 2 it shares the "infrequent" column (first),
+  // which also takes a category training never saw (scikit-learn's min_frequency with
+  // handle_unknown="infrequent_if_exist", whose infrequent column comes last instead).
+  StatusOr<Preprocessor> pre = Preprocessor::Parse("onehot(min_frequency=2, 0)");
+  ASSERT_TRUE(pre.ok()) << pre.status();
+  EXPECT_EQ(pre->Description(), "onehot(min_frequency=2,0)");
+  StatusOr<Tensor> out = pre->FitApply(Tensor::FromVector({1, 2, 1, 7, 2}, Shape{5, 1}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->shape(), Shape({5, 3}));
+  EXPECT_EQ(Row(*out, 0), (std::vector<float>{0, 1, 0}));
+  EXPECT_EQ(Row(*out, 3), (std::vector<float>{1, 0, 0}));
+  StatusOr<Tensor> unseen = pre->Apply(Tensor::FromVector({5, -1, 2}, Shape{3, 1}));
+  ASSERT_TRUE(unseen.ok());
+  EXPECT_EQ(unseen->ToVector(), (std::vector<float>{1, 0, 0, 1, 0, 0, 0, 0, 1}));
+  StatusOr<Preprocessor> again = Preprocessor::FromState(pre->Description(), pre->State());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->Apply(Tensor::FromVector({7}, Shape{1, 1}))->ToVector(),
+            (std::vector<float>{1, 0, 0}));
+  // Without pooling an unknown category sets no column.
+  StatusOr<Preprocessor> plain = Preprocessor::Parse("onehot(0)");
+  ASSERT_TRUE(plain->Fit(Tensor::FromVector({1, 2}, Shape{2, 1})).ok());
+  EXPECT_EQ(plain->Apply(Tensor::FromVector({5}, Shape{1, 1}))->ToVector(),
+            (std::vector<float>{0, 0}));
 }
 
 TEST(CleanStepsTest, CraftedStatisticsAreRefusedByName) {

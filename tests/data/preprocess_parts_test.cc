@@ -179,7 +179,8 @@ TEST(DataPreprocessPartsTest, MergedFitIsBitIdenticalToFitOnAllRows) {
   for (const std::string spec :
        {"standardize", "minmax", "scale(0.5), standardize, minmax", "onehot(2), standardize",
         "scale(2)", "impute(mean, indicator), impute(median)", "robust_scale, clip(0.05, 0.95)",
-        "impute(most_frequent), drop_constant, clip(0, 1)"}) {
+        "impute(most_frequent), drop_constant, clip(0, 1)",
+        "onehot(min_frequency=205, 2), standardize"}) {
     // The impute steps fit on rows with gaps: features 0 and 3 missing in every 7th row.
     Tensor x = TrainingRows();
     if (spec.rfind("impute", 0) == 0)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -310,6 +311,42 @@ TEST(SplitTest, DatasetSplitGathersMatchingRows) {
     EXPECT_EQ(split->validation.features.f32()[2 * i], static_cast<float>(idx->validation[i]));
   }
   EXPECT_EQ(split->validation.class_names, data.class_names);
+}
+
+}  // namespace
+}  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST(StratifiedSplitTest, EachClassKeepsItsShare) {
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 100; ++i) labels.push_back(i % 5 == 0 ? 1 : i % 5 == 1 ? 2 : 0);
+  StatusOr<SplitIndices> split = StratifiedSplit(labels, 0.25, 7);
+  ASSERT_TRUE(split.ok()) << split.status();
+  std::map<int64_t, int> in_validation;
+  for (int64_t i : split->validation) ++in_validation[labels[i]];
+  // 60 / 20 / 20 examples give 15 / 5 / 5.
+  EXPECT_EQ(in_validation, (std::map<int64_t, int>{{0, 15}, {1, 5}, {2, 5}}));
+  EXPECT_EQ(split->train.size() + split->validation.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(split->train.begin(), split->train.end()));
+  // Seeded: the same every time, another seed another draw.
+  EXPECT_EQ(StratifiedSplit(labels, 0.25, 7)->validation, split->validation);
+  EXPECT_NE(StratifiedSplit(labels, 0.25, 8)->validation, split->validation);
+}
+
+TEST(DropDuplicateRowsTest, KeepsTheFirstOfEachRowAndTreatsMissingAsEqual) {
+  Dataset data;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  data.features = Tensor::FromVector({1, 2, 1, 2, 1, nan, 1, nan, 1, 2}, Shape{5, 2});
+  data.labels = Tensor::FromInt64({0, 0, 1, 1, 1}, Shape{5});
+  int64_t removed = 0;
+  StatusOr<Dataset> kept = DropDuplicateRows(data, &removed);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  // Row 1 repeats row 0; row 3 repeats row 2 (NaN and all); row 4 differs from 0 by its label.
+  EXPECT_EQ(removed, 2);
+  EXPECT_EQ(std::vector<int64_t>(kept->labels.i64(), kept->labels.i64() + 3),
+            (std::vector<int64_t>{0, 1, 1}));
 }
 
 }  // namespace

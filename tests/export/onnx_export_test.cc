@@ -128,7 +128,9 @@ class OnnxExportTest : public ::testing::Test {
       std::ofstream out(input);
       out << absl::StrFormat("{\"rows\": %d, \"features\": %d, \"data\": [", rows, features);
       for (int64_t i = 0; i < rows * features; ++i)
-        out << (i ? "," : "") << absl::StrFormat("%.9g", x.f32()[i]);
+        out << (i ? "," : "")
+            << (std::isnan(x.f32()[i]) ? std::string("null")  // JSON has no NaN: a missing value
+                                       : absl::StrFormat("%.9g", x.f32()[i]));
       out << "]}\n";
     }
     const testing::CommandResult run = testing::RunCommand(
@@ -241,18 +243,27 @@ TEST_F(OnnxExportTest, LinearRegressionMatchesPredict) {
                               testing::SourceDir() + "/examples/data/linear_regression.csv");
 }
 
+TEST_F(OnnxExportTest, ImputeClipRobustScalePipelineMatchesPredict) {
+  // Every row of the messy table, missing values (NaN inputs) included.
+  const std::string checkpoint = Train(Example("messy_houses.json"), "houses");
+  ExpectRuntimeMatchesPredict(checkpoint, testing::SourceDir() + "/examples/data/messy_houses.csv",
+                              305);
+}
+
 TEST_F(OnnxExportTest, KMeansMatchesPredict) {
   const std::string checkpoint = Train(Example("kmeans.json"), "kmeans");
   ExpectRuntimeMatchesPredict(checkpoint, testing::SourceDir() + "/examples/data/blobs.csv");
 }
 
-// A CSV with category columns: "a,color,b,size,label" (color and size are integer categories).
+// A CSV with category columns: "a,color,b,size,label" (color and size are integer categories;
+// size 9 is rare, in 10 rows of 120).
 std::string MixedCsv(const std::string& dir) {
   const std::string csv = dir + "/mixed.csv";
   std::ofstream out(csv);
   out << "a,color,b,size,label\n";
   for (int i = 0; i < 120; ++i)
-    out << (i % 7) * 0.5 << "," << (i % 3) * 2 << "," << (i % 11) - 5.0 << "," << (i % 4) + 1 << ","
+    out << (i % 7) * 0.5 << "," << (i % 3) * 2 << "," << (i % 11) - 5.0 << ","
+        << (i % 13 == 0 ? 9 : (i % 4) + 1) << ","
         << (i % 3 == 0   ? "red"
             : i % 3 == 1 ? "green"
                          : "blue")
@@ -260,14 +271,16 @@ std::string MixedCsv(const std::string& dir) {
   return csv;
 }
 
-// One-hot columns between pass-through ones, then standardize and scale, and a hidden layer with
+// One-hot columns between pass-through ones (size 9 pooled as infrequent), then standardize and
+// scale, and a hidden layer with
 // tanh, a standalone sigmoid, dropout and a layer without bias: every preprocessing step and
 // activation in one graph.
 v1::JobSpec MixedSpec(const std::string& csv) {
   StatusOr<v1::JobSpec> spec = ParseJobSpec(absl::StrFormat(R"({
     "name": "mixed", "task": "CLASSIFICATION", "seed": 3,
     "data": {"train": {"path": "%s", "label_column": "label"},
-             "preprocessing": [{"one_hot": {"columns": [3, 1]}}, {"standardize": {}},
+             "preprocessing": [{"one_hot": {"columns": [3, 1], "min_frequency": 15}},
+                               {"standardize": {}},
                                {"scale": {"factor": 0.5}}]},
     "model": {"layers": [{"dense": {"units": 8, "activation": "TANH"}},
                          {"activation": "SIGMOID"}, {"dropout": {"rate": 0.1}},

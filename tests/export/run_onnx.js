@@ -1,6 +1,7 @@
 // Runs an ONNX model in onnxruntime-node, as an application outside Hearth would:
 //   node run_onnx.js NODE_MODULES MODEL.onnx INPUT.json
-// INPUT.json is {"rows": N, "features": F, "data": [N * F numbers]}; prints one JSON object,
+// INPUT.json is {"rows": N, "features": F, "data": [N * F numbers, null for missing]}; prints one
+// JSON object,
 // each output's name to {"dims": [...], "data": [...]} (int64 as numbers).
 const path = require('path');
 const fs = require('fs');
@@ -11,7 +12,8 @@ const ort = require(path.resolve(process.argv[2], 'onnxruntime-node'));
   const input = JSON.parse(fs.readFileSync(process.argv[4], 'utf8'));
   const feeds = {};
   feeds[session.inputNames[0]] =
-      new ort.Tensor('float32', Float32Array.from(input.data), [input.rows, input.features]);
+      new ort.Tensor('float32', Float32Array.from(input.data, (v) => (v === null ? NaN : v)),
+                     [input.rows, input.features]);
   const results = await session.run(feeds);
   const out = {};
   for (const name of session.outputNames) {

@@ -324,3 +324,43 @@ TEST(ValidateJobSpec, OneErrorHasNoCountPrefix) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST(ValidateJobSpec, DataCleaningFieldsSayWhatIsWrong) {
+  v1::JobSpec spec = SpecFromJson(kRegressionSpec);
+  v1::DataSpec& data = *spec.mutable_data();
+  data.set_deduplicate(true);
+  data.set_stratify(true);
+  v1::PreprocessStep* impute = data.add_preprocessing();
+  impute->mutable_impute()->set_fill_value(3);
+  impute->mutable_impute()->add_columns(1);
+  impute->mutable_impute()->add_columns(1);
+  data.add_preprocessing()->mutable_clip()->set_lower(0.995);
+  data.add_preprocessing()->mutable_robust_scale();
+  const std::string message = testing::ValidationMessage(spec);
+  EXPECT_TRUE(Contains(message, "data.stratify: only a CLASSIFICATION task has classes"))
+      << message;
+  EXPECT_TRUE(Contains(message,
+                       "data.preprocessing[0].impute.fill_value: only used by strategy "
+                       "CONSTANT"))
+      << message;
+  EXPECT_TRUE(Contains(message,
+                       "data.preprocessing[0].impute.columns[1]: column 1 is listed "
+                       "twice"))
+      << message;
+  EXPECT_TRUE(Contains(message,
+                       "data.preprocessing[1].clip: expected quantiles 0 <= lower < "
+                       "upper <= 1, got lower 0.995 and upper 0.99"))
+      << message;
+  EXPECT_TRUE(Lacks(message, "deduplicate")) << "a CSV source may be deduplicated";
+  data.mutable_train()->set_path("images.npy");
+  data.mutable_train()->clear_label_column();
+  data.mutable_train()->set_labels_path("labels.npy");
+  EXPECT_TRUE(
+      Contains(testing::ValidationMessage(spec), "data.deduplicate: only CSV training data"));
+}
+
+}  // namespace
+}  // namespace hearth

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/match.h"
 #include "serve/serve_test_util.h"
@@ -25,6 +26,7 @@ class ServingApiTest : public ::testing::Test {
     logistic_ = new std::string(testing::TrainExample("logistic_regression", *dir_));
     linear_ = new std::string(testing::TrainExample("linear_regression", *dir_));
     kmeans_ = new std::string(testing::TrainExample("kmeans", *dir_));
+    houses_ = new std::string(testing::TrainExample("messy_houses", *dir_));
   }
   static void TearDownTestSuite() { std::filesystem::remove_all(*dir_); }
 
@@ -34,7 +36,8 @@ class ServingApiTest : public ::testing::Test {
       metrics_.RecordBatch(model, rows);
     };
     registry_ = std::make_unique<ModelRegistry>(
-        std::vector<ModelSource>{{"logit", *logistic_}, {"linear", *linear_}, {"blobs", *kmeans_}},
+        std::vector<ModelSource>{
+            {"logit", *logistic_}, {"linear", *linear_}, {"blobs", *kmeans_}, {"houses", *houses_}},
         registry_options);
     ASSERT_TRUE(registry_->Reload().ok());
     ApiOptions options;
@@ -46,6 +49,7 @@ class ServingApiTest : public ::testing::Test {
   static std::string* logistic_;
   static std::string* linear_;
   static std::string* kmeans_;
+  static std::string* houses_;
   ServingMetrics metrics_;
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<ServingApi> api_;
@@ -54,6 +58,7 @@ std::string* ServingApiTest::dir_;
 std::string* ServingApiTest::logistic_;
 std::string* ServingApiTest::linear_;
 std::string* ServingApiTest::kmeans_;
+std::string* ServingApiTest::houses_;
 
 const json::Value& Output(const json::Value& reply, const std::string& name) {
   static const json::Value none;
@@ -108,6 +113,45 @@ TEST_F(ServingApiTest, KServeInferMatchesTheModelsOwnPredictions) {
   ASSERT_EQ(output.array.size(), 2u) << raw.body;
   EXPECT_NEAR(Num(output.array[1]), logits->f32()[1], 1e-6);
   EXPECT_TRUE(absl::StrContains(raw.body, R"("shape":[2,1])")) << raw.body;
+}
+
+TEST_F(ServingApiTest, MissingValuesAreFilledWhereTheModelImputesThem) {
+  // The messy-houses model imputes bedrooms, age_years, distance_km and neighborhood (not sqft)
+  // and one-hot encodes the neighborhood's text: null, a field left out and the text all give
+  // the answer predict gives on the codes (Hillcrest is code 1).
+  StatusOr<std::unique_ptr<TrainedModel>> model = TrainedModel::Load(*houses_);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  StatusOr<std::vector<TrainedModel::Prediction>> expected =
+      (*model)->Predict(Tensor::FromVector({1500, nan, nan, 5, 1}, Shape{1, 5}));
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  for (const char* body : {R"({"instances": [[1500, null, null, 5, "Hillcrest"]]})",
+                           R"({"instances": [{"sqft": 1500, "distance_km": 5,
+                                              "neighborhood": "Hillcrest"}]})",
+                           R"({"instances": [{"sqft": 1500, "bedrooms": null, "age_years": null,
+                                              "distance_km": 5, "neighborhood": "Hillcrest"}]})"}) {
+    const HttpReply reply = Call(*api_, "POST", "/v1/models/houses:predict", body);
+    ASSERT_EQ(reply.status, 200) << body << ": " << reply.body;
+    const json::Value parsed = Body(reply);
+    const json::Value& first = parsed.Find("predictions")->array[0];
+    const double got = Num(first.is_array() ? first.array[0] : first);
+    EXPECT_NEAR(got, (*expected)[0].values[0], 1e-4) << reply.body;
+  }
+  // An unknown neighborhood predicts as none of the known ones.
+  StatusOr<std::vector<TrainedModel::Prediction>> unknown =
+      (*model)->Predict(Tensor::FromVector({1500, 3, 40, 5, -1}, Shape{1, 5}));
+  ASSERT_TRUE(unknown.ok());
+  const HttpReply atlantis = Call(*api_, "POST", "/v1/models/houses:predict",
+                                  R"({"instances": [[1500, 3, 40, 5, "Atlantis"]]})");
+  ASSERT_EQ(atlantis.status, 200) << atlantis.body;
+  const json::Value atlantis_body = Body(atlantis);
+  const json::Value& a = atlantis_body.Find("predictions")->array[0];
+  EXPECT_NEAR(Num(a.is_array() ? a.array[0] : a), (*unknown)[0].values[0], 1e-4);
+  const HttpReply refused = Call(*api_, "POST", "/v1/models/houses:predict",
+                                 R"({"instances": [[null, 3, 40, 5, "Docklands"]]})");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_TRUE(absl::StrContains(refused.body, "row 0, field `sqft`: missing value"))
+      << refused.body;
 }
 
 TEST_F(ServingApiTest, ColumnsByNameInAnyOrderGiveTheSameAnswerAsATensor) {

@@ -17,7 +17,10 @@ inline Dataset NumberedDataset(int64_t n) {
     features.push_back(static_cast<float>(-i));
     labels.push_back(i);
   }
-  return {Tensor::FromVector(features, Shape{n, 2}), Tensor::FromInt64(labels, Shape{n}), {}, {}};
+  Dataset data;
+  data.features = Tensor::FromVector(features, Shape{n, 2});
+  data.labels = Tensor::FromInt64(labels, Shape{n});
+  return data;
 }
 
 }  // namespace hearth::testing

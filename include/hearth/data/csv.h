@@ -5,6 +5,7 @@
 // `train.csv:17: expected 5 fields, got 4`.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,10 +55,31 @@ struct CsvOptions {
   std::optional<std::vector<std::string>> class_names;
   // When > 0, every class id must lie in [0, num_classes).
   int64_t num_classes = 0;
+  // Cell texts (compared after trimming spaces and tabs) that mean "missing", besides an empty
+  // cell: pandas' na_values by default (DefaultMissingValues).
+  std::vector<std::string> missing_values = DefaultMissingValues();
+  // Whether feature j (0-based, in feature order) may be missing: such a cell becomes NaN there.
+  // Empty, or false: a missing cell is an error that names the impute step to add. Labels may
+  // never be missing.
+  std::function<bool(int64_t)> missing_allowed;
+  // Whether feature j may be a category column. Reading training data (categories_fixed false),
+  // such a column whose cells are all numbers stays numeric (integer categories keep their
+  // values); one with any other text becomes a text column: every cell a category ("Paris", "3"),
+  // coded in the sorted order of the distinct texts, so every rank of a distributed job derives
+  // the same codes. Elsewhere text is an error that names the step to add.
+  std::function<bool(int64_t)> category_allowed;
+  // With categories_fixed, the mapping a model was trained with (Dataset::feature_categories):
+  // a column it gives categories for maps its texts through them (a text they lack becomes -1,
+  // unknown), and every other column is numeric.
+  std::vector<std::vector<std::string>> feature_categories;
+  bool categories_fixed = false;
+
+  static std::vector<std::string> DefaultMissingValues();
 };
 
 // Reads a CSV file (plain or gzip-compressed). Unquoted fields are trimmed of surrounding spaces
-// and tabs; quoted fields keep them. Empty lines are skipped; an empty cell is an error.
+// and tabs; quoted fields keep them. Empty lines are skipped; a missing cell (empty, or one of
+// missing_values) is NaN where missing_allowed says so and an error elsewhere.
 // NOT_FOUND when the file does not exist; INVALID_ARGUMENT for malformed data.
 StatusOr<Dataset> ReadCsv(const std::string& path, const CsvOptions& options);
 

@@ -26,6 +26,11 @@ struct Dataset {
   // The feature columns' header names, in feature order, for a CSV with a header; empty
   // otherwise. A model saves them so a client can send a row as named fields.
   std::vector<std::string> feature_names;
+  // Per feature, for the columns read as categories (strings): the categories in code order, the
+  // feature's values being those codes (-1 for a category the mapping does not know, NaN for a
+  // missing cell). Empty for a numeric feature, and empty altogether when there is none. A model
+  // saves these so eval, predict and the model server map the same strings to the same codes.
+  std::vector<std::vector<std::string>> feature_categories;
 
   int64_t size() const { return features.defined() ? features.dim(0) : 0; }
 };

@@ -36,7 +36,9 @@ enum class PreprocessKind : uint8_t {
   kScale,
   // Replaces each listed column of [N, F] features (integer-valued categories) with one 0/1
   // column per category seen at fit, in sorted order, at the column's position. A category not
-  // seen at fit is an error at apply time.
+  // seen at fit sets none of them (scikit-learn's handle_unknown="ignore"), or, with
+  // min_frequency, the infrequent categories' column. A CSV column a one-hot step consumes may
+  // hold text: the reader gives each category a code (csv.h).
   kOneHot,
   // Fills missing values (NaN: an empty cell or a missing-value token in the CSV) in the listed
   // columns (all when none are listed) with a statistic of the column's training values (mean,
@@ -47,8 +49,9 @@ enum class PreprocessKind : uint8_t {
   // Per feature: (x - median) / (q75 - q25) over the training rows, as sklearn's RobustScaler;
   // an interquartile range of 0 becomes 1. Quantiles interpolate linearly (numpy.percentile).
   kRobustScale,
-  // Per feature: clamps to the [lower, upper] quantiles of the training rows (0.01 and 0.99 by
-  // default), so outliers in any data stay within what training saw.
+  // Per listed feature (all when none are listed): clamps to the [lower, upper] quantiles of the
+  // training rows (0.01 and 0.99 by default), so outliers in any data stay within what training
+  // saw.
   kClip,
   // log(1 + x), for skewed non-negative features; a value <= -1 is an error. Nothing to fit.
   kLog1p,
@@ -68,12 +71,16 @@ enum class ImputeStrategy : uint8_t {
 struct PreprocessStep {
   PreprocessKind kind = PreprocessKind::kStandardize;
   float factor = 1.0f;  // kScale
-  // kOneHot, kImpute: 0-based columns of this step's input (kImpute: none means all).
+  // kOneHot, kImpute, kClip: 0-based columns of this step's input (kImpute, kClip: none means
+  // all).
   std::vector<int64_t> columns;
   ImputeStrategy strategy = ImputeStrategy::kMean;  // kImpute
   float fill_value = 0.0f;                          // kImpute with kConstant
   bool add_indicator = false;                       // kImpute
   float lower = 0.01f, upper = 0.99f;               // kClip: quantiles, 0 <= lower < upper <= 1
+  // kOneHot: categories seen fewer times in training share one "infrequent" column, first in the
+  // column's block (scikit-learn's min_frequency); 0 or 1 keeps every category.
+  int64_t min_frequency = 0;
 
   static PreprocessStep Standardize() { return {PreprocessKind::kStandardize, 1.0f, {}}; }
   static PreprocessStep MinMax() { return {PreprocessKind::kMinMax, 1.0f, {}}; }
@@ -172,10 +179,14 @@ class Preprocessor {
 
   bool fitted() const;
   bool empty() const { return steps_.empty(); }
-  // Which of `width` raw columns may be missing (NaN) in the rows given to Apply: those an impute
-  // step fills before any step that would refuse a missing value or move the column. The CSV
+  // Whether raw column `column` may be missing (NaN) in the rows given to Apply: an impute step
+  // fills it before any step that would refuse a missing value or move the column. The CSV
   // reader and the model server accept missing cells there and nowhere else.
-  std::vector<bool> MissingAllowed(int64_t width) const;
+  bool AcceptsMissing(int64_t column) const;
+  // Whether raw column `column` may hold category texts: a one-hot step takes it, with only
+  // impute steps before (which fill a missing category with the most frequent one or a constant
+  // code and leave the column where it is).
+  bool AcceptsCategories(int64_t column) const;
   const std::vector<PreprocessStep>& steps() const { return steps_; }
 
   // The configuration in the text form Parse reads, with floats printed so they read back
