@@ -19,10 +19,11 @@ using data_internal::GetPreprocessOp;
 using data_internal::PreprocessOp;
 
 constexpr char kStatePrefix[] = "preprocess.";
-constexpr PreprocessKind kAllKinds[] = {
-    PreprocessKind::kStandardize, PreprocessKind::kMinMax, PreprocessKind::kScale,
-    PreprocessKind::kOneHot,      PreprocessKind::kImpute, PreprocessKind::kRobustScale,
-    PreprocessKind::kClip,        PreprocessKind::kLog1p,  PreprocessKind::kDropConstant};
+constexpr PreprocessKind kAllKinds[] = {PreprocessKind::kStandardize,  PreprocessKind::kMinMax,
+                                        PreprocessKind::kScale,        PreprocessKind::kOneHot,
+                                        PreprocessKind::kImpute,       PreprocessKind::kRobustScale,
+                                        PreprocessKind::kClip,         PreprocessKind::kLog1p,
+                                        PreprocessKind::kDropConstant, PreprocessKind::kOrdinal};
 constexpr ImputeStrategy kAllStrategies[] = {ImputeStrategy::kMean, ImputeStrategy::kMedian,
                                              ImputeStrategy::kMostFrequent,
                                              ImputeStrategy::kConstant};
@@ -126,7 +127,7 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
     return error(absl::StrCat("unknown step \"", std::string(name),
                               "\"; expected standardize, minmax, scale(factor), "
                               "onehot(column, ...), impute(strategy, ...), robust_scale, "
-                              "clip(lower, upper), log1p or drop_constant"));
+                              "clip(lower, upper), log1p, drop_constant or ordinal(column, ...)"));
   }
   switch (*kind) {
     case PreprocessKind::kStandardize:
@@ -136,6 +137,18 @@ StatusOr<PreprocessStep> ParseStep(std::string_view text, std::string_view spec)
     case PreprocessKind::kDropConstant:
       if (!args.empty()) return error(absl::StrCat(std::string(name), " takes no arguments"));
       return PreprocessStep::Of(*kind);
+    case PreprocessKind::kOrdinal: {
+      PreprocessStep step = PreprocessStep::Of(PreprocessKind::kOrdinal);
+      if (!has_args || args.empty()) return error("ordinal takes column indices: ordinal(0, 3)");
+      for (std::string_view part : SplitTopLevel(args)) {
+        int64_t column = 0;
+        if (!ParseWhole(part, &column))
+          return error(
+              absl::StrCat("ordinal: expected a column index, got \"", std::string(part), "\""));
+        step.columns.push_back(column);
+      }
+      return step;
+    }
     case PreprocessKind::kClip: {
       const std::vector<std::string_view> parts = SplitTopLevel(args);
       float lower = 0, upper = 0;
@@ -263,11 +276,12 @@ StatusOr<Preprocessor> Preprocessor::Create(std::vector<PreprocessStep> steps) {
     if (step.kind == PreprocessKind::kImpute && step.strategy == ImputeStrategy::kConstant &&
         !std::isfinite(step.fill_value))
       return InStep(absl::InvalidArgumentError("the constant must be finite"), i, step.kind);
-    if (step.kind == PreprocessKind::kOneHot && step.columns.empty())
+    if ((step.kind == PreprocessKind::kOneHot || step.kind == PreprocessKind::kOrdinal) &&
+        step.columns.empty())
       return InStep(absl::InvalidArgumentError("no columns given"), i, step.kind);
-    const bool lists_columns = step.kind == PreprocessKind::kOneHot ||
-                               step.kind == PreprocessKind::kImpute ||
-                               step.kind == PreprocessKind::kClip;
+    const bool lists_columns =
+        step.kind == PreprocessKind::kOneHot || step.kind == PreprocessKind::kOrdinal ||
+        step.kind == PreprocessKind::kImpute || step.kind == PreprocessKind::kClip;
     if (lists_columns && !step.columns.empty()) {
       std::vector<int64_t> sorted = step.columns;
       std::sort(sorted.begin(), sorted.end());
@@ -410,9 +424,11 @@ bool Preprocessor::AcceptsMissing(int64_t column) const {
 
 bool Preprocessor::AcceptsCategories(int64_t column) const {
   for (const PreprocessStep& step : steps_) {
-    if (step.kind == PreprocessKind::kOneHot)
-      return std::find(step.columns.begin(), step.columns.end(), column) != step.columns.end();
-    if (step.kind != PreprocessKind::kImpute) return false;
+    const bool listed =
+        std::find(step.columns.begin(), step.columns.end(), column) != step.columns.end();
+    if (step.kind == PreprocessKind::kOneHot) return listed;  // it moves the columns after it
+    if (step.kind == PreprocessKind::kOrdinal && listed) return true;
+    if (step.kind != PreprocessKind::kImpute && step.kind != PreprocessKind::kOrdinal) return false;
   }
   return false;
 }
@@ -448,6 +464,11 @@ std::string Preprocessor::Description() const {
         absl::StrAppend(&out, absl::StrFormat("=%.9g", step.fill_value));
       if (step.add_indicator) out += ",indicator";
       for (int64_t c : step.columns) absl::StrAppend(&out, ",", c);
+      out += ")";
+    } else if (step.kind == PreprocessKind::kOrdinal) {
+      out += "(";
+      for (size_t c = 0; c < step.columns.size(); ++c)
+        absl::StrAppend(&out, c > 0 ? "," : "", step.columns[c]);
       out += ")";
     } else if (step.kind == PreprocessKind::kClip) {
       absl::StrAppend(&out, absl::StrFormat("(%.9g,%.9g", step.lower, step.upper));

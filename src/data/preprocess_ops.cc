@@ -204,6 +204,25 @@ StatusOr<Tensor> ApplyScale(const PreprocessStep& step, const std::vector<Tensor
   return out;
 }
 
+// The codes are the values already (the reader made them); they are checked, not changed.
+StatusOr<Tensor> ApplyOrdinal(const PreprocessStep& step, const std::vector<Tensor>&,
+                              const Tensor& x, bool) {
+  const int64_t width = RowWidth(x);
+  for (int64_t c : step.columns) {
+    if (c >= width)
+      return absl::InvalidArgumentError(
+          absl::StrCat("column ", c, " is out of range for ", width, " features"));
+    for (int64_t r = 0; r < x.dim(0); ++r) {
+      const float v = x.f32()[r * width + c];
+      if (!(v == std::floor(v) && v >= -1))
+        return absl::InvalidArgumentError(
+            absl::StrCat("column ", c, ", row ", r, ": expected a category code, got ", v,
+                         std::isnan(v) ? " (missing: add an impute step before ordinal)" : ""));
+    }
+  }
+  return x;
+}
+
 Status ValidateNothing(const PreprocessStep&, const std::vector<NamedTensor>&) {
   return absl::OkStatus();
 }
@@ -238,8 +257,9 @@ constexpr PreprocessOp kOps[] = {
      FitDropConstant,
      ApplyDropConstant,
      ValidateDropConstant},
+    {"ordinal", {nullptr, nullptr}, 0, FitNothing, ApplyOrdinal, ValidateNothing},
 };
-static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kDropConstant) + 1,
+static_assert(std::size(kOps) == static_cast<size_t>(PreprocessKind::kOrdinal) + 1,
               "one op per PreprocessKind");
 
 }  // namespace

@@ -173,6 +173,8 @@ Flow AddPreprocessing(GraphBuilder& g, const Preprocessor& pre, Flow flow) {
         flow.value = g.Node("Max", {g.Node("Min", {flow.value, hi}), lo}, {}, "clipped");
         break;
       }
+      case PreprocessKind::kOrdinal:
+        break;  // the input is the codes already
       case PreprocessKind::kLog1p: {
         const float one = 1.0f;
         const std::string c = g.Floats(absl::StrFormat("preprocess.%d.log1p.one", index), {}, &one);

@@ -191,10 +191,14 @@ StatusOr<Preprocessor> MakePreprocessor(const v1::JobSpec& spec) {
       case v1::PreprocessStep::kDropConstant:
         steps.push_back(PreprocessStep::Of(PreprocessKind::kDropConstant));
         break;
+      case v1::PreprocessStep::kOrdinal:
+        steps.push_back(PreprocessStep::Of(PreprocessKind::kOrdinal));
+        steps.back().columns.assign(s.ordinal().columns().begin(), s.ordinal().columns().end());
+        break;
       case v1::PreprocessStep::STEP_NOT_SET:
         return absl::InvalidArgumentError(absl::StrFormat(
             "data.preprocessing[%d]: empty step: set one of standardize, min_max, scale, "
-            "one_hot, impute, robust_scale, clip, log1p, drop_constant",
+            "one_hot, impute, robust_scale, clip, log1p, drop_constant, ordinal",
             steps.size()));
     }
   }

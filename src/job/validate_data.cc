@@ -131,7 +131,7 @@ void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
       case v1::PreprocessStep::STEP_NOT_SET:
         errors.Add(p,
                    "empty step: set one of standardize, min_max, scale, one_hot, impute, "
-                   "robust_scale, clip, log1p, drop_constant");
+                   "robust_scale, clip, log1p, drop_constant, ordinal");
         break;
       case v1::PreprocessStep::kScale: {
         const double f = step.scale().factor();
@@ -150,6 +150,12 @@ void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
         if (step.one_hot().min_frequency() < 0)
           errors.Addf(FieldPath(p, "one_hot.min_frequency"), "must be >= 0, got %d",
                       step.one_hot().min_frequency());
+        break;
+      case v1::PreprocessStep::kOrdinal:
+        if (step.ordinal().columns().empty())
+          errors.Add(FieldPath(p, "ordinal.columns"),
+                     "list at least one column (0-based feature index)");
+        CheckColumns(step.ordinal().columns(), FieldPath(p, "ordinal.columns"), errors);
         break;
       case v1::PreprocessStep::kImpute: {
         const v1::Impute& impute = step.impute();

@@ -178,6 +178,25 @@ TEST(CleanStepsTest, OneHotPoolsRareCategoriesAndSendsUnknownOnesThere) {
             (std::vector<float>{0, 0}));
 }
 
+TEST(CleanStepsTest, OrdinalKeepsCodesAndMarksTextColumns) {
+  StatusOr<Preprocessor> pre =
+      Preprocessor::Parse("impute(most_frequent, 1), ordinal(1), onehot(2)");
+  ASSERT_TRUE(pre.ok()) << pre.status();
+  EXPECT_EQ(pre->Description(), "impute(most_frequent,1),ordinal(1),onehot(2)");
+  // Text may be read where ordinal or one_hot takes it; ordinal keeps the columns in place.
+  EXPECT_TRUE(pre->AcceptsCategories(1));
+  EXPECT_TRUE(pre->AcceptsCategories(2));
+  EXPECT_FALSE(pre->AcceptsCategories(0));
+  StatusOr<Tensor> out = pre->FitApply(Tensor::FromVector({0.5f, 2, 0, 1, kNaN, 1}, Shape{2, 3}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->ToVector(), (std::vector<float>{0.5f, 2, 1, 0, 1, 2, 0, 1}));
+  // An unknown text (-1) stays -1; a fractional code is refused.
+  EXPECT_EQ(pre->Apply(Tensor::FromVector({0, -1, 0}, Shape{1, 3}))->ToVector(),
+            (std::vector<float>{0, -1, 1, 0}));
+  EXPECT_FALSE(
+      Preprocessor::Parse("ordinal(0)")->Apply(Tensor::FromVector({0.5f}, Shape{1, 1})).ok());
+}
+
 TEST(CleanStepsTest, CraftedStatisticsAreRefusedByName) {
   StatusOr<Preprocessor> pre = Preprocessor::Parse("impute(median, 0)");
   ASSERT_TRUE(pre.ok());

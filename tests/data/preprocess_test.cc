@@ -279,7 +279,7 @@ TEST(DataPreprocessTest, ParseAndCreateErrors) {
   EXPECT_EQ(std::string(Preprocessor::Parse("scale(2), whiten").status().message()),
             "preprocessing spec \"scale(2), whiten\": unknown step \"whiten\"; expected "
             "standardize, minmax, scale(factor), onehot(column, ...), impute(strategy, ...), "
-            "robust_scale, clip(lower, upper), log1p or drop_constant");
+            "robust_scale, clip(lower, upper), log1p, drop_constant or ordinal(column, ...)");
   EXPECT_FALSE(Preprocessor::Parse("scale").ok());
   EXPECT_FALSE(Preprocessor::Parse("scale(abc)").ok());
   EXPECT_FALSE(Preprocessor::Parse("scale(1/0)").ok());

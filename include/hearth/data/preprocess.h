@@ -57,6 +57,10 @@ enum class PreprocessKind : uint8_t {
   kLog1p,
   // Removes the features that are constant over the training rows.
   kDropConstant,
+  // Keeps each listed category column as one number, its category's code: the texts' sorted
+  // order (csv.h), -1 for a category the model does not know (scikit-learn's OrdinalEncoder with
+  // handle_unknown="use_encoded_value", unknown_value=-1). Nothing to fit.
+  kOrdinal,
 };
 
 // How kImpute fills a column.
@@ -71,8 +75,8 @@ enum class ImputeStrategy : uint8_t {
 struct PreprocessStep {
   PreprocessKind kind = PreprocessKind::kStandardize;
   float factor = 1.0f;  // kScale
-  // kOneHot, kImpute, kClip: 0-based columns of this step's input (kImpute, kClip: none means
-  // all).
+  // kOneHot, kOrdinal, kImpute, kClip: 0-based columns of this step's input (kImpute, kClip:
+  // none means all).
   std::vector<int64_t> columns;
   ImputeStrategy strategy = ImputeStrategy::kMean;  // kImpute
   float fill_value = 0.0f;                          // kImpute with kConstant
@@ -183,9 +187,9 @@ class Preprocessor {
   // fills it before any step that would refuse a missing value or move the column. The CSV
   // reader and the model server accept missing cells there and nowhere else.
   bool AcceptsMissing(int64_t column) const;
-  // Whether raw column `column` may hold category texts: a one-hot step takes it, with only
-  // impute steps before (which fill a missing category with the most frequent one or a constant
-  // code and leave the column where it is).
+  // Whether raw column `column` may hold category texts: a one-hot or ordinal step takes it, with
+  // only impute and ordinal steps before (which leave the columns where they are; an impute step
+  // fills a missing category with the most frequent one or a constant code).
   bool AcceptsCategories(int64_t column) const;
   const std::vector<PreprocessStep>& steps() const { return steps_; }
 
