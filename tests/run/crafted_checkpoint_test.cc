@@ -77,6 +77,16 @@ TEST_F(CraftedCheckpointTest, CountsAndShapesAreChecked) {
                  "example_shape");
 }
 
+TEST_F(CraftedCheckpointTest, CategoryMappingsMustNameAFeatureOfTheRecords) {
+  ExpectDataLoss(LoadWith(std::string(run::kFeatureCategoriesPrefix) + "999", "a\nb"),
+                 "names no feature");
+  ExpectDataLoss(LoadWith(std::string(run::kFeatureCategoriesPrefix) + "x", "a"),
+                 "names no feature");
+  ExpectDataLoss(LoadWith(std::string(run::kFeatureCategoriesPrefix) + "-1", "a"),
+                 "names no feature");
+  EXPECT_TRUE(LoadWith(std::string(run::kFeatureCategoriesPrefix) + "0", "a\nb").ok());
+}
+
 TEST_F(CraftedCheckpointTest, AModelLargerThanTheStoredWeightsIsRefusedBeforeItIsBuilt) {
   // A valid spec whose model needs far more weights than the file holds: building it first would
   // let a few bytes of metadata allocate gigabytes.
