@@ -32,6 +32,8 @@ StatusOr<std::vector<CurvePoint>> RocCurve(std::span<const double> scores,
 // The area under RocCurve by the trapezoid rule (sklearn's roc_auc_score): the probability that a
 // random positive scores above a random negative, ties counting one half.
 StatusOr<double> RocAuc(std::span<const double> scores, std::span<const uint8_t> positive);
+// The same from a curve RocCurve returned (no second sort).
+double RocArea(std::span<const CurvePoint> roc);
 
 // The points of sklearn.metrics.precision_recall_curve in the opposite order, so recall (x) only
 // grows: (recall 0, precision 1) at +inf, then one point per distinct score, highest first.
@@ -42,6 +44,8 @@ StatusOr<std::vector<CurvePoint>> PrecisionRecallCurve(std::span<const double> s
 // area under the precision-recall curve (no interpolation). This is what Hearth calls PR-AUC.
 StatusOr<double> AveragePrecision(std::span<const double> scores,
                                   std::span<const uint8_t> positive);
+// The same from a curve PrecisionRecallCurve returned.
+double AveragePrecisionOf(std::span<const CurvePoint> pr);
 
 // One bin of a reliability curve.
 struct ReliabilityBin {

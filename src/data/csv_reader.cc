@@ -396,9 +396,13 @@ class CsvReader {
 
   // The cell of feature `feature` (file column `column`): NaN when missing there is allowed.
   Status ParseFeature(std::string_view cell, int64_t feature, int64_t column, float* value) {
+    CategoryColumn* category = categories_[static_cast<size_t>(feature)].get();
+    // Most cells are numbers: only one that is not can be a missing-value token.
+    if (category == nullptr && ParseFloat(cell, value) && std::isfinite(*value))
+      return absl::OkStatus();
     if (!IsMissing(cell)) {
-      if (CategoryColumn* c = categories_[static_cast<size_t>(feature)].get()) {
-        *value = c->Code(row_, cell);
+      if (category != nullptr) {
+        *value = category->Code(row_, cell);
         return absl::OkStatus();
       }
       return ParseCell(cell, column, value);
@@ -417,6 +421,7 @@ class CsvReader {
 
   // A float cell, or an error saying what was expected.
   Status ParseCell(std::string_view cell, int64_t column, float* value) const {
+    if (ParseFloat(cell, value) && std::isfinite(*value)) return absl::OkStatus();
     if (IsMissing(cell)) {
       return absl::InvalidArgumentError(absl::StrCat(Where(column), ": missing value",
                                                      ColumnName(column), " (", Quoted(cell),

@@ -75,6 +75,10 @@ StatusOr<std::vector<CurvePoint>> RocCurve(std::span<const double> scores,
 
 StatusOr<double> RocAuc(std::span<const double> scores, std::span<const uint8_t> positive) {
   HEARTH_ASSIGN_OR_RETURN(std::vector<CurvePoint> curve, RocCurve(scores, positive));
+  return RocArea(curve);
+}
+
+double RocArea(std::span<const CurvePoint> curve) {
   double area = 0;
   for (size_t k = 1; k < curve.size(); ++k)
     area += (curve[k].x - curve[k - 1].x) * (curve[k].y + curve[k - 1].y) / 2;
@@ -104,6 +108,10 @@ StatusOr<std::vector<CurvePoint>> PrecisionRecallCurve(std::span<const double> s
 StatusOr<double> AveragePrecision(std::span<const double> scores,
                                   std::span<const uint8_t> positive) {
   HEARTH_ASSIGN_OR_RETURN(std::vector<CurvePoint> curve, PrecisionRecallCurve(scores, positive));
+  return AveragePrecisionOf(curve);
+}
+
+double AveragePrecisionOf(std::span<const CurvePoint> curve) {
   double area = 0;
   for (size_t k = 1; k < curve.size(); ++k) area += (curve[k].x - curve[k - 1].x) * curve[k].y;
   return area;

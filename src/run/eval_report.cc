@@ -223,8 +223,10 @@ StatusOr<v1::EvaluationReport> ReportCollector::BuildClassification(
     one_vs_rest(c, scores, positive);
     const StatusOr<std::vector<CurvePoint>> roc = RocCurve(scores, positive);
     if (!roc.ok()) continue;  // the class is absent (or alone): no curves
-    HEARTH_ASSIGN_OR_RETURN(const double roc_auc, RocAuc(scores, positive));
-    HEARTH_ASSIGN_OR_RETURN(const double pr_auc, AveragePrecision(scores, positive));
+    // Both classes occur (the ROC curve exists), so the precision-recall curve does too.
+    HEARTH_ASSIGN_OR_RETURN(std::vector<CurvePoint> pr, PrecisionRecallCurve(scores, positive));
+    const double roc_auc = RocArea(*roc);
+    const double pr_auc = AveragePrecisionOf(pr);
     row->set_roc_auc(roc_auc);
     row->set_pr_auc(pr_auc);
     // Two classes have one curve each, of the positive class; more have one per class.
@@ -233,7 +235,6 @@ StatusOr<v1::EvaluationReport> ReportCollector::BuildClassification(
     roc_curve->set_name(class_name(c));
     roc_curve->set_area(roc_auc);
     SetCurve(*roc_curve, *roc, CurveLimit(classes));
-    HEARTH_ASSIGN_OR_RETURN(std::vector<CurvePoint> pr, PrecisionRecallCurve(scores, positive));
     v1::Curve* pr_curve = report.add_pr_curves();
     pr_curve->set_name(class_name(c));
     pr_curve->set_area(pr_auc);
