@@ -17,7 +17,8 @@ using hearth::cli::Command;
 const Command* const kLocalCommands[] = {
     &hearth::cli::TrainCommand(),      &hearth::cli::EvalAnyCommand(),
     &hearth::cli::PredictAnyCommand(), &hearth::cli::InspectCommand(),
-    &hearth::cli::ServeCommand(),      &hearth::cli::ExportCommand()};
+    &hearth::cli::ServeCommand(),      &hearth::cli::ExportCommand(),
+    &hearth::cli::ProfileCommand()};
 // Through the coordinator, hearthd.
 const Command* const kRemoteCommands[] = {
     &hearth::cli::SubmitCommand(),   &hearth::cli::StatusCommand(),

@@ -1,7 +1,6 @@
 // ReadCsv: resolves the label and feature columns, converts cells to numbers and labels to class
 // ids, and reports bad input as file:line:column.
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -10,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "data/cells.h"
 #include "data/csv_tokenizer.h"
 #include "data/file_reader.h"
 #include "hearth/data/csv.h"
@@ -18,6 +18,9 @@ namespace hearth {
 namespace {
 
 using data_internal::CsvTokenizer;
+using data_internal::ParseFloat;
+using data_internal::ParseInteger;
+using data_internal::TrimSpaces;
 
 // Cell text longer than this is cut short in messages.
 constexpr size_t kMaxShownChars = 40;
@@ -38,39 +41,6 @@ std::string QuotedList(const std::vector<std::string>& names) {
   }
   if (names.size() > kMaxShownNames) absl::StrAppend(&out, ", ... (", names.size(), " in all)");
   return out;
-}
-
-// Spaces a quoted numeric cell kept (" 4 ") do not make it text.
-std::string_view TrimSpaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// Parses a whole cell as a float ("+1.5", "-2e3"; not "1.5x").
-bool ParseFloat(std::string_view text, float* value) {
-  text = TrimSpaces(text);
-  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-// Parses a whole cell as an integer class id; integral floats ("3.0", as pandas writes integer
-// columns that once held a NaN) count too.
-bool ParseInteger(std::string_view text, int64_t* value) {
-  text = TrimSpaces(text);
-  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
-  const char* end = text.data() + text.size();
-  const auto as_int = std::from_chars(text.data(), end, *value);
-  if (as_int.ec == std::errc() && as_int.ptr == end) return true;
-  double d = 0;
-  const auto as_double = std::from_chars(text.data(), end, d);
-  if (as_double.ec != std::errc() || as_double.ptr != end || !std::isfinite(d) ||
-      std::floor(d) != d || std::fabs(d) > 9.0e15) {
-    return false;
-  }
-  *value = static_cast<int64_t>(d);
-  return true;
 }
 
 // Turns the label cells of a classification column into class ids (see CsvOptions::class_names
@@ -388,10 +358,7 @@ class CsvReader {
   }
 
   bool IsMissing(std::string_view cell) const {
-    const std::string_view trimmed = TrimSpaces(cell);
-    if (trimmed.empty()) return true;
-    return std::find(options_.missing_values.begin(), options_.missing_values.end(), trimmed) !=
-           options_.missing_values.end();
+    return data_internal::IsMissingCell(cell, options_.missing_values);
   }
 
   // The cell of feature `feature` (file column `column`): NaN when missing there is allowed.

@@ -9,10 +9,11 @@
 
 namespace hearth::data_internal {
 
-CsvTokenizer::CsvTokenizer(std::string_view text, std::string_view source, char delimiter)
-    : text_(text), source_(source), delimiter_(delimiter) {
+CsvTokenizer::CsvTokenizer(std::string_view text, std::string_view source, char delimiter,
+                           int64_t first_line)
+    : text_(text), source_(source), delimiter_(delimiter), line_(first_line) {
   // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
-  if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+  if (first_line == 1 && text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
 }
 
 Status CsvTokenizer::Error(int64_t line, size_t field, const std::string& what) const {

@@ -19,7 +19,9 @@ namespace hearth::data_internal {
 // records with a copy before parsing them.
 class CsvTokenizer {
  public:
-  CsvTokenizer(std::string_view text, std::string_view source, char delimiter);
+  // `first_line`: the line number the text starts on (a chunk of a longer file).
+  CsvTokenizer(std::string_view text, std::string_view source, char delimiter,
+               int64_t first_line = 1);
 
   // Reads the next record into `*fields`, or only skips it when `fields` is null. Returns false
   // at the end of the text. The views stay valid until the next call (unescaped quoted fields
@@ -28,6 +30,9 @@ class CsvTokenizer {
 
   // The 1-based line on which the last record read starts.
   int64_t record_line() const { return record_line_; }
+  // Where the next record (or the blank lines before it) starts: its byte offset and line.
+  size_t position() const { return pos_; }
+  int64_t line() const { return line_; }
 
  private:
   struct Span {

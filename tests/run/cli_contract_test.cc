@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,12 @@ namespace {
 
 using testing::CommandResult;
 using testing::Contains;
+using testing::kQuickJob;
 using testing::OneLineMentioning;
 using testing::ParseJson;
 using testing::RunHearth;
 using testing::TempDir;
 using testing::WriteFileOrFail;
-using testing::kQuickJob;
-
 
 struct CommandFlags {
   const char* command;
@@ -43,24 +43,49 @@ TEST_P(CliHelpTest, HelpExitsZeroAndListsEveryFlag) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, CliHelpTest,
-                         ::testing::Values(CommandFlags{"train",
-                                                        {"out", "resume", "threads", "log-every",
-                                                         "quiet", "json"}},
-                                           CommandFlags{"eval", {"data", "labels", "out", "no-files", "json"}},
-                                           CommandFlags{"predict", {"input", "output", "json"}},
-                                           CommandFlags{"inspect", {"json"}}),
-                         [](const ::testing::TestParamInfo<CommandFlags>& info) {
-                           return std::string(info.param.command);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Commands, CliHelpTest,
+    ::testing::Values(
+        CommandFlags{"train", {"out", "resume", "threads", "log-every", "quiet", "json"}},
+        CommandFlags{"eval", {"data", "labels", "out", "no-files", "json"}},
+        CommandFlags{"predict", {"input", "output", "json"}}, CommandFlags{"inspect", {"json"}},
+        CommandFlags{
+            "profile",
+            {"label", "against", "json", "html", "delimiter", "no-header", "missing-values"}}),
+    [](const ::testing::TestParamInfo<CommandFlags>& info) {
+      return std::string(info.param.command);
+    });
 
 TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
   for (const char* help : {"--help", "-h", "help"}) {
     const CommandResult r = RunHearth({help});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(Contains(r.out, "usage: hearth <command>"));
-    for (const char* command : {"train", "eval", "predict", "inspect"})
+    for (const char* command : {"train", "eval", "predict", "inspect", "profile"})
       EXPECT_TRUE(Contains(r.out, std::string("\n  ") + command + " ")) << help;
+  }
+}
+
+// README.md's reference for the data commands is their --help: the usage line, and one table row
+// per flag with its help text.
+TEST(CliContractTest, ReadmeReferenceOfTheDataCommandsMatchesHelp) {
+  const std::string readme = testing::ReadFileOrEmpty("README.md");  // tests run from the repo
+  ASSERT_FALSE(readme.empty());
+  const std::regex flag_line(R"(^  (--\S+(?: \S+)?)\s{2,}(.*)$)");
+  for (const char* command : {"profile"}) {
+    SCOPED_TRACE(command);
+    const CommandResult r = RunHearth({command, "--help"});
+    const std::vector<std::string> lines = testing::SplitLines(r.out);
+    ASSERT_FALSE(lines.empty());
+    const std::string usage = lines[0].substr(std::string("usage: ").size());
+    EXPECT_TRUE(Contains(readme, "\n`" + usage + "` — "));
+    for (const std::string& line : lines) {
+      std::smatch m;
+      if (std::regex_match(line, m, flag_line)) {
+        EXPECT_TRUE(Contains(readme, "\n| `" + m[1].str() + "` | " + m[2].str() + " |\n"))
+            << m[1].str();
+      }
+    }
   }
 }
 
