@@ -178,6 +178,15 @@ KMeansOptions MakeKMeansOptions(const v1::JobSpec& spec);
 using LossFn = std::function<Tensor(const Tensor& prediction, const Tensor& labels)>;
 // InvalidArgument for CLUSTERING (no loss) or an invalid loss section.
 StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec);
+// With the weights of each class (ResolveClassWeights; empty: none).
+StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec, const std::vector<float>& class_weights);
+
+// The class weights loss.class_weight / class_weights ask for, given the training rows' count of
+// each class (class-id order; the model's outputs for CROSS_ENTROPY, [n0, n1] for
+// BINARY_CROSS_ENTROPY). Empty when the spec asks for none. INVALID_ARGUMENT naming the field when
+// explicit weights do not match the classes, or "balanced" meets a class with no training rows.
+StatusOr<std::vector<float>> ResolveClassWeights(const v1::JobSpec& spec,
+                                                 const std::vector<int64_t>& class_counts);
 
 // The optim module's configs for the spec's sections (unset fields keep the configs' defaults).
 OptimizerConfig ToOptimizerConfig(const v1::OptimizerSpec& spec);

@@ -74,8 +74,11 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});  // padding coun
 // !training.
 Tensor dropout(const Tensor& x, float p, bool training, Generator& rng);
 
-// Mean softmax cross-entropy of logits [N, C] against int64 class ids [N].
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+// Mean softmax cross-entropy of logits [N, C] against int64 class ids [N]. With `class_weights`
+// (float32 [C], not differentiated), each row's loss is scaled by its class's weight before the
+// mean over the N rows.
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels,
+                             const Tensor& class_weights = Tensor());
 
 // Operators for readable math. Float operands become scalar tensors.
 Tensor operator+(const Tensor& a, const Tensor& b);

@@ -142,6 +142,7 @@ class TrainedModel {
   Shape record_shape_;
   std::vector<std::string> feature_names_;
   std::vector<std::vector<std::string>> feature_categories_;
+  std::vector<float> class_weights_;  // the loss's, as trained (empty: none)
   int64_t num_outputs_ = 0;
   int64_t output_width_ = 0;
   int64_t step_ = 0;

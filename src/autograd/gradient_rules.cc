@@ -125,7 +125,7 @@ void Conv2dRule(const Node& node, const Tensor& g, GradSink* sinks[3]) {
 
 void SoftmaxCrossEntropyRule(const Node& node, const Tensor& g, GradSink* sinks[3]) {
   if (!sinks[0]) return;
-  // d/dlogits mean(CE) = (softmax - onehot) / N, scaled by the incoming scalar gradient.
+  // d/dlogits mean(w_y CE) = w_y (softmax - onehot) / N, scaled by the incoming scalar gradient.
   const Tensor& probs = node.saved;
   const Tensor& labels = node.inputs[1];
   const int64_t n = probs.dim(0), c = probs.dim(1);
@@ -134,9 +134,12 @@ void SoftmaxCrossEntropyRule(const Node& node, const Tensor& g, GradSink* sinks[
   const float scale = g.item() / static_cast<float>(n);
   const float* p = probs.f32();
   const int64_t* y = labels.i64();
+  // Class weights, when given, are the third input (never differentiated).
+  const float* w = node.num_inputs > 2 ? node.inputs[2].f32() : nullptr;
   for (int64_t r = 0; r < n; ++r) {
+    const float row_scale = w != nullptr ? w[y[r]] * scale : scale;
     for (int64_t j = 0; j < c; ++j) {
-      const float v = (p[r * c + j] - (j == y[r] ? 1.0f : 0.0f)) * scale;
+      const float v = (p[r * c + j] - (j == y[r] ? 1.0f : 0.0f)) * row_scale;
       d[r * c + j] = beta == 0.0f ? v : d[r * c + j] + v;
     }
   }

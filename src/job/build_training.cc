@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
 #include "hearth/loss.h"
 #include "job/internal.h"
 
@@ -21,11 +22,50 @@ Tensor ToFloat(const Tensor& labels) {
 }  // namespace
 
 StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec) {
+  return MakeLossFn(spec, {});
+}
+
+StatusOr<std::vector<float>> ResolveClassWeights(const v1::JobSpec& spec,
+                                                 const std::vector<int64_t>& class_counts) {
+  const v1::LossSpec& l = spec.loss();
+  if (l.class_weights_size() > 0) {
+    if (static_cast<size_t>(l.class_weights_size()) != class_counts.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "loss.class_weights: %d weights for %d classes; give one per class, in class-id order",
+          l.class_weights_size(), class_counts.size()));
+    }
+    return std::vector<float>(l.class_weights().begin(), l.class_weights().end());
+  }
+  if (l.class_weight().empty()) return std::vector<float>{};
+  int64_t total = 0;
+  for (int64_t n : class_counts) total += n;
+  std::vector<float> weights;
+  for (size_t c = 0; c < class_counts.size(); ++c) {
+    if (class_counts[c] == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "loss.class_weight: \"balanced\" needs every class in the training rows, but class "
+          "%d has none; give explicit class_weights",
+          c));
+    }
+    // scikit-learn's compute_class_weight("balanced"): n / (classes * n_c).
+    weights.push_back(
+        static_cast<float>(static_cast<double>(total) / (static_cast<double>(class_counts.size()) *
+                                                         static_cast<double>(class_counts[c]))));
+  }
+  return weights;
+}
+
+StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec, const std::vector<float>& class_weights) {
   if (spec.task() == v1::CLUSTERING)
     return absl::InvalidArgumentError("loss: task CLUSTERING (k-means) has no loss function");
   job_internal::ErrorList errors;
   job_internal::CheckLoss(spec, errors);
   HEARTH_RETURN_IF_ERROR(errors.ToStatus());
+  Tensor weights;
+  if (!class_weights.empty()) {
+    weights = Tensor::Empty(Shape{static_cast<int64_t>(class_weights.size())});
+    std::copy(class_weights.begin(), class_weights.end(), weights.f32());
+  }
   switch (EffectiveLoss(spec)) {
     case v1::MSE:
       return LossFn([](const Tensor& p, const Tensor& y) { return mse_loss(p, y); });
@@ -36,10 +76,12 @@ StatusOr<LossFn> MakeLossFn(const v1::JobSpec& spec) {
       return LossFn([delta](const Tensor& p, const Tensor& y) { return huber_loss(p, y, delta); });
     }
     case v1::CROSS_ENTROPY:
-      return LossFn([](const Tensor& p, const Tensor& y) { return cross_entropy_loss(p, y); });
+      return LossFn([weights](const Tensor& p, const Tensor& y) {
+        return cross_entropy_loss(p, y, weights);
+      });
     case v1::BINARY_CROSS_ENTROPY:
-      return LossFn([](const Tensor& p, const Tensor& y) {
-        return binary_cross_entropy_with_logits(p, ToFloat(y));
+      return LossFn([weights](const Tensor& p, const Tensor& y) {
+        return binary_cross_entropy_with_logits(p, ToFloat(y), weights);
       });
     default:
       break;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "hearth/metrics.h"
 #include "job/internal.h"
@@ -94,6 +95,34 @@ void CheckLoss(const v1::JobSpec& spec, ErrorList& errors) {
       errors.Addf("loss.type",
                   "%s needs task CLASSIFICATION, but task is REGRESSION: use MSE, MAE or HUBER",
                   LossName(loss));
+  }
+  if (!l.class_weight().empty() || l.class_weights_size() > 0) {
+    const bool weighted_loss =
+        spec.task() == v1::CLASSIFICATION && IsClassificationLoss(EffectiveLoss(spec));
+    const char* field = l.class_weight().empty() ? "loss.class_weights" : "loss.class_weight";
+    if (!weighted_loss) {
+      errors.Add(field,
+                 "only for task CLASSIFICATION (CROSS_ENTROPY or BINARY_CROSS_ENTROPY): "
+                 "remove it");
+    } else if (!l.class_weight().empty() && l.class_weights_size() > 0) {
+      errors.Add("loss.class_weight",
+                 "give class_weight \"balanced\" or explicit class_weights, not both");
+    } else if (!l.class_weight().empty() && absl::AsciiStrToLower(l.class_weight()) != "balanced") {
+      errors.Addf("loss.class_weight",
+                  "\"%s\" is not a weighting (expected \"balanced\", or explicit class_weights)",
+                  l.class_weight());
+    }
+    for (int i = 0; i < l.class_weights_size(); ++i) {
+      if (!(l.class_weights(i) > 0) || !std::isfinite(l.class_weights(i)))
+        errors.Addf(absl::StrCat("loss.class_weights[", i, "]"), "must be > 0 and finite, got %g",
+                    l.class_weights(i));
+    }
+    if (weighted_loss && EffectiveLoss(spec) == v1::BINARY_CROSS_ENTROPY &&
+        l.class_weights_size() > 0 && l.class_weights_size() != 2) {
+      errors.Addf("loss.class_weights",
+                  "BINARY_CROSS_ENTROPY takes 2 weights (class 0, class 1), got %d",
+                  l.class_weights_size());
+    }
   }
   if (l.has_delta()) {
     if (l.type() != v1::HUBER) {

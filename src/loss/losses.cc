@@ -41,15 +41,22 @@ Tensor huber_loss(const Tensor& prediction, const Tensor& target, float delta) {
   return mean(0.5f * square(q) + delta * (a - q));
 }
 
-Tensor cross_entropy_loss(const Tensor& logits, const Tensor& labels) {
-  return softmax_cross_entropy(logits, labels);
+Tensor cross_entropy_loss(const Tensor& logits, const Tensor& labels, const Tensor& class_weights) {
+  return softmax_cross_entropy(logits, labels, class_weights);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,
+                                        const Tensor& class_weights) {
   RequireSameShape("binary_cross_entropy_with_logits", logits, targets);
   const Tensor y = Aligned(targets, logits);
   // max(x, 0) - x y + log(1 + exp(-|x|)) never overflows.
-  return mean(relu(logits) - logits * y + log(1.0f + exp(-abs(logits))));
+  const Tensor per_example = relu(logits) - logits * y + log(1.0f + exp(-abs(logits)));
+  if (!class_weights.defined()) return mean(per_example);
+  HEARTH_CHECK_MSG(class_weights.numel() == 2,
+                   "binary_cross_entropy_with_logits: class weights must be [2] (targets 0, 1)");
+  const float w0 = class_weights.f32()[0], w1 = class_weights.f32()[1];
+  // w0 + (w1 - w0) y: the weight of each example's target.
+  return mean(per_example * (w0 + (w1 - w0) * y));
 }
 
 }  // namespace hearth

@@ -119,7 +119,8 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& rng) {
   return out;
 }
 
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels,
+                             const Tensor& class_weights) {
   RequireFloat("softmax_cross_entropy", logits);
   ops_internal::RequireRank("softmax_cross_entropy", logits, 2, "logits [N, C]");
   HEARTH_CHECK_MSG(labels.defined() && labels.dtype() == DType::kInt64 && labels.rank() == 1 &&
@@ -129,18 +130,26 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
                                    labels.defined() ? labels.shape().ToString() : "undefined"));
   const int64_t n = logits.dim(0), c = logits.dim(1);
   HEARTH_CHECK_MSG(n > 0, "softmax_cross_entropy: empty batch");
+  const bool weighted = class_weights.defined();
+  HEARTH_CHECK_MSG(!weighted || (class_weights.dtype() == DType::kFloat32 &&
+                                 class_weights.rank() == 1 && class_weights.dim(0) == c),
+                   absl::StrFormat("softmax_cross_entropy: class weights must be float32 [%d]", c));
   Tensor log_probs = kernels::LogSoftmax(logits, 1);
   const float* lp = log_probs.f32();
   const int64_t* y = labels.i64();
+  const float* w = weighted ? class_weights.f32() : nullptr;
   double total = 0.0;
   for (int64_t r = 0; r < n; ++r) {
     HEARTH_CHECK_MSG(y[r] >= 0 && y[r] < c,
                      absl::StrFormat("softmax_cross_entropy: label %d of row %d is outside [0, %d)",
                                      y[r], r, c));
-    total -= lp[r * c + y[r]];
+    total -= (weighted ? w[y[r]] : 1.0f) * lp[r * c + y[r]];
   }
   Tensor loss = Tensor::Scalar(static_cast<float>(total / static_cast<double>(n)));
-  if (Node* node = Record(OpCode::kSoftmaxCrossEntropy, {logits, labels}, loss)) {
+  Node* node = weighted
+                   ? Record(OpCode::kSoftmaxCrossEntropy, {logits, labels, class_weights}, loss)
+                   : Record(OpCode::kSoftmaxCrossEntropy, {logits, labels}, loss);
+  if (node != nullptr) {
     // Reuse the log-probabilities buffer for the probabilities the backward pass needs.
     float* p = log_probs.f32();
     for (int64_t i = 0, m = n * c; i < m; ++i) p[i] = std::exp(p[i]);

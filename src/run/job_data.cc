@@ -109,4 +109,28 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec, dist::Communicator& comm)
   return data;
 }
 
+StatusOr<std::vector<float>> TrainingClassWeights(const v1::JobSpec& spec, const JobData& data) {
+  const v1::LossSpec& loss = spec.loss();
+  if (spec.task() != v1::CLASSIFICATION ||
+      (loss.class_weight().empty() && loss.class_weights_size() == 0)) {
+    return std::vector<float>{};
+  }
+  const bool binary = EffectiveLoss(spec) == v1::BINARY_CROSS_ENTROPY;
+  std::vector<int64_t> counts(static_cast<size_t>(binary ? 2 : data.num_outputs), 0);
+  if (!loss.class_weight().empty()) {
+    if (data.shards) {
+      return absl::InvalidArgumentError(
+          "loss.class_weight: \"balanced\" counts the classes of every training row, which the "
+          "ranks of a sharded job (IDX or .npy files, several workers) do not read; give explicit "
+          "loss.class_weights (`hearth profile` shows the class counts of a CSV file)");
+    }
+    const Tensor& labels = data.train.labels;
+    for (int64_t i = 0; i < labels.numel(); ++i) {
+      const int64_t y = labels.i64()[i];
+      if (y >= 0 && y < static_cast<int64_t>(counts.size())) ++counts[static_cast<size_t>(y)];
+    }
+  }
+  return ResolveClassWeights(spec, counts);
+}
+
 }  // namespace hearth::run

@@ -32,6 +32,11 @@ struct JobData {
   std::shared_ptr<const TrainingShards> shards;
 };
 
+// The loss's class weights for this job's training rows (ResolveClassWeights); empty when the
+// spec asks for none. "balanced" needs every training label, which a sharded job's rank does not
+// read: INVALID_ARGUMENT saying to give explicit weights.
+StatusOr<std::vector<float>> TrainingClassWeights(const v1::JobSpec& spec, const JobData& data);
+
 // Reads train/validation/test, splits validation off train when asked, fits the preprocessing on
 // the training part only and applies it everywhere, and reshapes features to the model's input.
 StatusOr<JobData> LoadJobData(const v1::JobSpec& spec);

@@ -71,6 +71,9 @@ StatusOr<std::unique_ptr<TrainedModel>> TrainedModel::FromCheckpoint(Checkpoint 
   m->output_width_ = output.numel();
   ParameterSet params(*m->model_);
   HEARTH_RETURN_IF_ERROR(run::RestoreParameters(c, params, path));
+  const bool binary = EffectiveLoss(m->spec_) == v1::BINARY_CROSS_ENTROPY;
+  HEARTH_ASSIGN_OR_RETURN(m->class_weights_,
+                          run::ReadClassWeights(c, binary ? 2 : m->num_outputs_, path));
   m->model_->Eval();
   return m;
 }
@@ -155,7 +158,7 @@ StatusOr<MetricResults> TrainedModel::EvaluateInto(const Dataset& data,
   }
   if (!data.labels.defined())
     return absl::InvalidArgumentError("evaluation needs labels: the data has no label column");
-  HEARTH_ASSIGN_OR_RETURN(LossFn loss, MakeLossFn(spec_));
+  HEARTH_ASSIGN_OR_RETURN(LossFn loss, MakeLossFn(spec_, class_weights_));
   return run::Evaluate(spec_, *model_, &loss, prepared, num_outputs_, 1024, nullptr, -1, collector);
 }
 

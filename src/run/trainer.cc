@@ -113,7 +113,9 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   const int64_t steps_per_epoch = loader.steps_per_epoch();
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
                           MakeOptimizerFromSpec(spec, steps_per_epoch));
-  HEARTH_ASSIGN_OR_RETURN(LossFn loss_fn, MakeLossFn(spec));
+  HEARTH_ASSIGN_OR_RETURN(const std::vector<float> class_weights,
+                          run::TrainingClassWeights(spec, data));
+  HEARTH_ASSIGN_OR_RETURN(LossFn loss_fn, MakeLossFn(spec, class_weights));
   auto made_step =
       run::MakeGradientStep(spec, {*model, params, loss_fn, *comm, spec.seed()}, options.reducer);
   if (!made_step.ok()) return dist::CollectiveError(made_step.status());
@@ -136,7 +138,8 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
                               world,
                               data.record_shape,
                               &data.train.feature_names,
-                              &data.train.feature_categories};
+                              &data.train.feature_categories,
+                              &class_weights};
 
   TrainResult result;
   result.workers = world;

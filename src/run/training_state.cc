@@ -1,6 +1,7 @@
 // Packing and restoring a job's checkpoint.
 #include "run/training_state.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -120,6 +121,11 @@ Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& posit
       if (!(*model.feature_categories)[j].empty())
         c.metadata[absl::StrCat(kFeatureCategoriesPrefix, j)] =
             EncodeNames((*model.feature_categories)[j]);
+  if (model.class_weights != nullptr && !model.class_weights->empty()) {
+    c.metadata[kClassWeightsKey] =
+        absl::StrJoin(*model.class_weights, ",",
+                      [](std::string* out, float w) { absl::StrAppendFormat(out, "%.9g", w); });
+  }
   c.metadata[ckpt_keys::kHearthVersion] = "0.1.0";
   return c;
 }
@@ -217,6 +223,25 @@ StatusOr<std::vector<std::string>> ReadFeatureNames(const Checkpoint& c, const S
                                            "have %d values",
                                            kFeatureNamesKey, names.size(), record_shape.numel()));
   return names;
+}
+
+StatusOr<std::vector<float>> ReadClassWeights(const Checkpoint& c, int64_t classes,
+                                              const std::string& source) {
+  const std::string* text = Meta(c, kClassWeightsKey);
+  if (text == nullptr) return std::vector<float>{};
+  std::vector<float> weights;
+  for (absl::string_view part : absl::StrSplit(*text, ',')) {
+    float w = 0;
+    if (!absl::SimpleAtof(part, &w) || !(w > 0) || !std::isfinite(w))
+      return Corrupt(source, absl::StrFormat("metadata \"%s\" holds \"%s\", not a positive "
+                                             "weight",
+                                             kClassWeightsKey, std::string(part)));
+    weights.push_back(w);
+  }
+  if (static_cast<int64_t>(weights.size()) != classes)
+    return Corrupt(source, absl::StrFormat("metadata \"%s\" has %d weights for %d classes",
+                                           kClassWeightsKey, weights.size(), classes));
+  return weights;
 }
 
 StatusOr<std::vector<std::string>> ReadClassNames(const Checkpoint& c, const std::string&) {

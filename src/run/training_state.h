@@ -30,6 +30,9 @@ inline constexpr char kEarlyStoppingBestKey[] = "early_stopping.best";
 inline constexpr char kEarlyStoppingWaitedKey[] = "early_stopping.waited";
 // The number of data-parallel workers of the run that saved it, decimal.
 inline constexpr char kWorkersKey[] = "workers";
+// "class_weights": the loss's class weights as resolved from the training rows, comma-separated
+// (absent: none), so evaluation computes the loss training minimized.
+inline constexpr char kClassWeightsKey[] = "class_weights";
 
 struct TrainingPosition {
   int64_t step = 0;            // optimizer updates done
@@ -48,6 +51,8 @@ struct ModelState {
   const std::vector<std::string>* feature_names = nullptr;  // null or empty: none
   // Dataset::feature_categories: null or empty when no feature is a category column.
   const std::vector<std::vector<std::string>>* feature_categories = nullptr;
+  // The loss's class weights (ResolveClassWeights): null or empty for none.
+  const std::vector<float>* class_weights = nullptr;
 };
 
 Checkpoint PackCheckpoint(const ModelState& model, const TrainingPosition& position,
@@ -62,6 +67,10 @@ Status RestoreParameters(const Checkpoint& checkpoint, const ParameterSet& param
 Status RestoreGenerators(const Checkpoint& checkpoint, Module& module);
 // The number of workers that saved the checkpoint (1 for checkpoints from before it was recorded).
 StatusOr<int> ReadWorkers(const Checkpoint& checkpoint, const std::string& source);
+// The class weights a checkpoint's loss was trained with (empty: none); DATA_LOSS when they are not
+// one positive finite number per class.
+StatusOr<std::vector<float>> ReadClassWeights(const Checkpoint& checkpoint, int64_t classes,
+                                              const std::string& source);
 StatusOr<TrainingPosition> ReadPosition(const Checkpoint& checkpoint, const std::string& source);
 
 // Metadata readers for a checkpoint written by PackCheckpoint.

@@ -150,5 +150,13 @@ TEST_F(OpGradientTest, SoftmaxCrossEntropy) {
                        {Rand({4, 3}, -2, 2), labels}, 1e-3);
 }
 
+TEST_F(OpGradientTest, SoftmaxCrossEntropyWithClassWeights) {
+  Tensor labels = Tensor::FromInt64({0, 2, 1, 2}, {4});
+  // Constants of the loss, not inputs to differentiate: captured.
+  const Tensor weights = Tensor::FromVector({0.5f, 3.0f, 1.25f});
+  ExpectGradientsMatch([weights](auto& in) { return softmax_cross_entropy(in[0], in[1], weights); },
+                       {Rand({4, 3}, -2, 2), labels}, 1e-3);
+}
+
 }  // namespace
 }  // namespace hearth

@@ -118,6 +118,50 @@ TEST(ValidateJobSpec, LossMustSuitTheTask) {
             "(or BINARY_CROSS_ENTROPY for two classes)");
 }
 
+TEST(ValidateJobSpec, ClassWeightsOnlyForClassificationAndWellFormed) {
+  v1::JobSpec spec = SpecFromJson(kRegressionSpec);
+  spec.mutable_loss()->set_class_weight("balanced");
+  EXPECT_EQ(ValidationMessage(spec),
+            "loss.class_weight: only for task CLASSIFICATION (CROSS_ENTROPY or "
+            "BINARY_CROSS_ENTROPY): remove it");
+  spec = Cnn();
+  spec.mutable_loss()->set_class_weight("Balanced");
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.mutable_loss()->set_class_weight("even");
+  EXPECT_EQ(ValidationMessage(spec),
+            "loss.class_weight: \"even\" is not a weighting (expected \"balanced\", or explicit "
+            "class_weights)");
+  spec.mutable_loss()->set_class_weight("balanced");
+  spec.mutable_loss()->add_class_weights(1.0);
+  EXPECT_EQ(
+      ValidationMessage(spec),
+      "loss.class_weight: give class_weight \"balanced\" or explicit class_weights, not both");
+  spec.mutable_loss()->clear_class_weight();
+  spec.mutable_loss()->add_class_weights(-2.0);
+  EXPECT_EQ(ValidationMessage(spec), "loss.class_weights[1]: must be > 0 and finite, got -2");
+}
+
+TEST(ResolveClassWeights, BalancedMatchesScikitLearn) {
+  v1::JobSpec spec = Cnn();
+  spec.mutable_loss()->set_class_weight("balanced");
+  // compute_class_weight("balanced", classes=[0, 1, 2], y=[0, 0, 0, 0, 1, 1, 2])
+  auto weights = ResolveClassWeights(spec, {4, 2, 1});
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  ASSERT_EQ(weights->size(), 3u);
+  EXPECT_NEAR((*weights)[0], 0.58333333, 1e-6);
+  EXPECT_NEAR((*weights)[1], 1.16666667, 1e-6);
+  EXPECT_NEAR((*weights)[2], 2.33333333, 1e-6);
+  EXPECT_TRUE(Contains(ResolveClassWeights(spec, {4, 0, 1}).status().message(),
+                       "class 1 has none; give explicit class_weights"));
+  spec.mutable_loss()->clear_class_weight();
+  spec.mutable_loss()->add_class_weights(1.0);
+  spec.mutable_loss()->add_class_weights(3.0);
+  EXPECT_EQ(ResolveClassWeights(spec, {4, 2, 1}).status().message(),
+            "loss.class_weights: 2 weights for 3 classes; give one per class, in class-id order");
+  spec.mutable_loss()->clear_class_weights();
+  EXPECT_TRUE(ResolveClassWeights(spec, {4, 2, 1})->empty());
+}
+
 TEST(ValidateJobSpec, HuberDeltaOnlyWithHuber) {
   v1::JobSpec spec = SpecFromJson(kRegressionSpec);
   spec.mutable_loss()->set_delta(2.0);

@@ -27,6 +27,25 @@ TEST(LossTest, Values) {
   EXPECT_NEAR(binary_cross_entropy_with_logits(kPred, y).item(), expected, 1e-5);
 }
 
+// Keras' class_weight: each example's loss times its class's weight, averaged over the batch.
+TEST(LossTest, ClassWeightsScaleEachExampleByItsClass) {
+  const Tensor logits = Tensor::FromVector({0.2f, -1.0f, 0.5f, 1.5f, 0.0f, -0.3f}, {3, 2});
+  const Tensor labels = Tensor::FromInt64({0, 1, 1}, {3});
+  const Tensor weights = Tensor::FromVector({0.75f, 4.0f});
+  const Tensor lp = log_softmax(logits, 1);
+  const float* l = lp.f32();
+  const double expected = -(0.75 * l[0] + 4.0 * l[3] + 4.0 * l[5]) / 3;
+  EXPECT_NEAR(cross_entropy_loss(logits, labels, weights).item(), expected, 1e-6);
+  // Weights of 1 are no weights.
+  EXPECT_NEAR(cross_entropy_loss(logits, labels, Tensor::FromVector({1.0f, 1.0f})).item(),
+              cross_entropy_loss(logits, labels).item(), 1e-7);
+
+  const Tensor y = Tensor::FromVector({1.0f, 1.0f, 0.0f, 1.0f}, {4, 1});
+  const double per[] = {0.474077, 1.313262, 2.126928, 0.048587};
+  EXPECT_NEAR(binary_cross_entropy_with_logits(kPred, y, Tensor::FromVector({2.0f, 0.5f})).item(),
+              (0.5 * per[0] + 0.5 * per[1] + 2.0 * per[2] + 0.5 * per[3]) / 4, 1e-5);
+}
+
 TEST(LossTest, BinaryCrossEntropyIsStableForLargeLogits) {
   Tensor logits = Tensor::FromVector({100.0f, -100.0f});
   Tensor y = Tensor::FromVector({0.0f, 1.0f});
@@ -43,6 +62,10 @@ TEST(LossTest, Gradients) {
   Tensor y = Tensor::FromVector({1.0f, 0.0f, 0.0f, 1.0f}, {4, 1});
   ExpectGradientsMatch([](auto& in) { return binary_cross_entropy_with_logits(in[0], in[1]); },
                        {pred, y}, 1e-3);
+  const Tensor weights = Tensor::FromVector({2.0f, 0.5f});
+  ExpectGradientsMatch(
+      [weights](auto& in) { return binary_cross_entropy_with_logits(in[0], in[1], weights); },
+      {pred, y}, 1e-3);
 }
 
 }  // namespace
