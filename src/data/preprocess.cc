@@ -428,6 +428,8 @@ bool Preprocessor::AcceptsCategories(int64_t column) const {
         std::find(step.columns.begin(), step.columns.end(), column) != step.columns.end();
     if (step.kind == PreprocessKind::kOneHot) return listed;  // it moves the columns after it
     if (step.kind == PreprocessKind::kOrdinal && listed) return true;
+    // Clipping named columns keeps the width and leaves the others alone.
+    if (step.kind == PreprocessKind::kClip && !step.columns.empty() && !listed) continue;
     if (step.kind != PreprocessKind::kImpute && step.kind != PreprocessKind::kOrdinal) return false;
   }
   return false;

@@ -197,6 +197,15 @@ TEST(CleanStepsTest, OrdinalKeepsCodesAndMarksTextColumns) {
       Preprocessor::Parse("ordinal(0)")->Apply(Tensor::FromVector({0.5f}, Shape{1, 1})).ok());
 }
 
+// Clipping other columns before the one-hot step leaves the category column alone (hearth init
+// writes impute, clip, one_hot, standardize); clipping it, or a step of every column, does not.
+TEST(CleanStepsTest, ClipOfOtherColumnsMayPrecedeOneHot) {
+  EXPECT_TRUE(Preprocessor::Parse("clip(0.01,0.99,0), onehot(1)")->AcceptsCategories(1));
+  EXPECT_FALSE(Preprocessor::Parse("clip(0.01,0.99,1), onehot(1)")->AcceptsCategories(1));
+  EXPECT_FALSE(Preprocessor::Parse("clip(0.01,0.99), onehot(1)")->AcceptsCategories(1));
+  EXPECT_FALSE(Preprocessor::Parse("standardize, onehot(1)")->AcceptsCategories(1));
+}
+
 TEST(CleanStepsTest, CraftedStatisticsAreRefusedByName) {
   StatusOr<Preprocessor> pre = Preprocessor::Parse("impute(median, 0)");
   ASSERT_TRUE(pre.ok());

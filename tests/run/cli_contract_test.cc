@@ -61,7 +61,7 @@ TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
     const CommandResult r = RunHearth({help});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(Contains(r.out, "usage: hearth <command>"));
-    for (const char* command : {"train", "eval", "predict", "inspect", "profile"})
+    for (const char* command : {"train", "eval", "predict", "inspect", "profile", "init"})
       EXPECT_TRUE(Contains(r.out, std::string("\n  ") + command + " ")) << help;
   }
 }
@@ -72,7 +72,7 @@ TEST(CliContractTest, ReadmeReferenceOfTheDataCommandsMatchesHelp) {
   const std::string readme = testing::ReadFileOrEmpty("README.md");  // tests run from the repo
   ASSERT_FALSE(readme.empty());
   const std::regex flag_line(R"(^  (--\S+(?: \S+)?)\s{2,}(.*)$)");
-  for (const char* command : {"profile"}) {
+  for (const char* command : {"profile", "init"}) {
     SCOPED_TRACE(command);
     const CommandResult r = RunHearth({command, "--help"});
     const std::vector<std::string> lines = testing::SplitLines(r.out);

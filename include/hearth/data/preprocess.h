@@ -188,8 +188,9 @@ class Preprocessor {
   // reader and the model server accept missing cells there and nowhere else.
   bool AcceptsMissing(int64_t column) const;
   // Whether raw column `column` may hold category texts: a one-hot or ordinal step takes it, with
-  // only impute and ordinal steps before (which leave the columns where they are; an impute step
-  // fills a missing category with the most frequent one or a constant code).
+  // only impute, ordinal and clip steps of other columns before (which leave the columns where
+  // they are; an impute step fills a missing category with the most frequent one or a constant
+  // code).
   bool AcceptsCategories(int64_t column) const;
   const std::vector<PreprocessStep>& steps() const { return steps_; }
 
