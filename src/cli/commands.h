@@ -27,6 +27,7 @@ const Command& ServeCommand();    // the model server (src/serve/)
 const Command& ExportCommand();   // ONNX (src/export/)
 const Command& ProfileCommand();  // hearth/data/profile.h
 const Command& InitCommand();     // run/init_spec.h
+const Command& FindLrCommand();   // run/find_lr.h
 
 // `hearth eval` and `hearth predict`: a coordinator job when the argument looks like a job id
 // (j-123) or a coordinator is named (--coordinator, or $HEARTH_COORDINATOR and the argument is not

@@ -18,7 +18,8 @@ const Command* const kLocalCommands[] = {
     &hearth::cli::TrainCommand(),      &hearth::cli::EvalAnyCommand(),
     &hearth::cli::PredictAnyCommand(), &hearth::cli::InspectCommand(),
     &hearth::cli::ServeCommand(),      &hearth::cli::ExportCommand(),
-    &hearth::cli::ProfileCommand(),    &hearth::cli::InitCommand()};
+    &hearth::cli::ProfileCommand(),    &hearth::cli::InitCommand(),
+    &hearth::cli::FindLrCommand()};
 // Through the coordinator, hearthd.
 const Command* const kRemoteCommands[] = {
     &hearth::cli::SubmitCommand(),   &hearth::cli::StatusCommand(),

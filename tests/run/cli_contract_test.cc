@@ -3,6 +3,7 @@
 // exactly one JSON object, and job-spec errors that name the field before anything runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -51,9 +52,13 @@ INSTANTIATE_TEST_SUITE_P(
         CommandFlags{"predict", {"input", "output", "json"}}, CommandFlags{"inspect", {"json"}},
         CommandFlags{
             "profile",
-            {"label", "against", "json", "html", "delimiter", "no-header", "missing-values"}}),
+            {"label", "against", "json", "html", "delimiter", "no-header", "missing-values"}},
+        CommandFlags{"find-lr", {"min-lr", "max-lr", "steps", "plot", "json"}}),
     [](const ::testing::TestParamInfo<CommandFlags>& info) {
-      return std::string(info.param.command);
+      // gtest names allow only [A-Za-z0-9_]: find-lr becomes find_lr.
+      std::string name = info.param.command;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
     });
 
 TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
@@ -61,7 +66,8 @@ TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
     const CommandResult r = RunHearth({help});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(Contains(r.out, "usage: hearth <command>"));
-    for (const char* command : {"train", "eval", "predict", "inspect", "profile", "init"})
+    for (const char* command :
+         {"train", "eval", "predict", "inspect", "profile", "init", "find-lr"})
       EXPECT_TRUE(Contains(r.out, std::string("\n  ") + command + " ")) << help;
   }
 }
@@ -72,7 +78,7 @@ TEST(CliContractTest, ReadmeReferenceOfTheDataCommandsMatchesHelp) {
   const std::string readme = testing::ReadFileOrEmpty("README.md");  // tests run from the repo
   ASSERT_FALSE(readme.empty());
   const std::regex flag_line(R"(^  (--\S+(?: \S+)?)\s{2,}(.*)$)");
-  for (const char* command : {"profile", "init"}) {
+  for (const char* command : {"profile", "init", "find-lr"}) {
     SCOPED_TRACE(command);
     const CommandResult r = RunHearth({command, "--help"});
     const std::vector<std::string> lines = testing::SplitLines(r.out);
