@@ -149,6 +149,8 @@ StatusOr<Shape> ResolveInputShape(const v1::JobSpec& spec, const Shape& data_exa
 StatusOr<Shape> InferOutputShape(const v1::JobSpec& spec, const Shape& example_shape);
 inline constexpr int64_t kMaxValuesPerExample = int64_t{1} << 31;
 inline constexpr int64_t kMaxModelParameters = int64_t{1} << 31;
+// The most folds data.folds may ask for (every fold is a whole training run).
+inline constexpr int kMaxFolds = 100;
 
 // How many parameters BuildModel's model has for examples of `example_shape` (InferOutputShape's
 // checks included), without allocating them.

@@ -233,8 +233,28 @@ struct SplitDatasets {
 StatusOr<SplitIndices> StratifiedSplit(std::span<const int64_t> labels, double validation_fraction,
                                        uint64_t seed);
 
-// The same split applied to a dataset (rows gathered; class_names copied to both); `stratify`
-// (int64 class labels only) splits each class in proportion.
+// k-fold cross-validation, as scikit-learn's KFold(shuffle=True): the examples are shuffled
+// (seeded) and cut into `folds` consecutive parts, the first N % folds of them one example
+// larger; part `fold` is the validation set and the rest the training set (both sorted). The
+// parts of one (N, folds, seed) cover every example exactly once. InvalidArgument unless
+// 2 <= folds <= N and 0 <= fold < folds.
+StatusOr<SplitIndices> KFoldSplit(int64_t num_examples, int folds, int fold, uint64_t seed);
+
+// Stratified k-fold, as scikit-learn's StratifiedKFold: the examples, shuffled within each class
+// (seeded) and ordered by class, are dealt to the folds in turn, so each fold holds each class's
+// count / folds examples (within one) and the folds' sizes differ by at most one.
+StatusOr<SplitIndices> StratifiedKFoldSplit(std::span<const int64_t> labels, int folds, int fold,
+                                            uint64_t seed);
+
+// KFoldSplit (StratifiedKFoldSplit with `stratify`) applied to a dataset.
+StatusOr<SplitDatasets> KFoldSplit(const Dataset& data, int folds, int fold, uint64_t seed,
+                                   bool stratify = false);
+
+// A split applied to a dataset: rows gathered, class, feature and category names copied to both.
+StatusOr<SplitDatasets> ApplySplit(const Dataset& data, const SplitIndices& split);
+
+// TrainValidationSplit applied to a dataset; `stratify` (int64 class labels only) splits each
+// class in proportion (StratifiedSplit).
 StatusOr<SplitDatasets> TrainValidationSplit(const Dataset& data, double validation_fraction,
                                              uint64_t seed, bool stratify = false);
 

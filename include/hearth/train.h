@@ -66,6 +66,24 @@ struct TrainResult {
 // Validates the spec completely, reads the data, and trains. Errors name the file, field or step.
 StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options);
 
+// k-fold cross-validation (data.folds, docs/data.md). Fold i trains as its own run in
+// FoldRunDir(run_dir, i), validating on part i of the training examples; after each fold the
+// report so far is written to <run_dir>/cross_validation.json (kCrossValidationFileName), so
+// `resume` skips the folds done and resumes the one that was stopped.
+inline constexpr char kCrossValidationFileName[] = "cross_validation.json";
+std::string FoldRunDir(const std::string& run_dir, int fold);
+
+struct CrossValidationResult {
+  v1::CrossValidationReport report;  // every fold's scores and the summary
+  double wall_seconds = 0;           // training time, summed over the folds trained now
+  bool interrupted = false;          // a fold was stopped by stop_requested: the report is partial
+  int workers = 1;
+};
+
+// Trains every fold of a spec with data.folds (and without data.fold) in turn, with `options`
+// for each. Errors as Train's; a fold's error names its run directory.
+StatusOr<CrossValidationResult> CrossValidate(const v1::JobSpec& spec, const TrainOptions& options);
+
 // A trained model restored from a checkpoint, ready to evaluate or predict.
 class TrainedModel {
  public:

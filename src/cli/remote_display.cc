@@ -166,8 +166,13 @@ void PrintSweep(std::FILE* out, const v1::Sweep& sweep) {
     for (const v1::Metric& p : t.parameters())
       if (std::find(columns.begin(), columns.end(), p.name()) == columns.end())
         columns.push_back(p.name());
+  // A cross-validated sweep also shows each point's mean and std over its folds.
+  bool cross_validated = false;
+  for (const v1::Trial& t : sweep.trials())
+    for (const v1::Metric& p : t.parameters()) cross_validated |= p.name() == "data.fold";
   std::string header =
       absl::StrFormat("  %-6s %-10s %-10s %-12s", "TRIAL", "JOB", "STATE", Fit(metric, 12));
+  if (cross_validated) absl::StrAppend(&header, absl::StrFormat(" %-22s", "CV MEAN +- STD"));
   for (const std::string& c : columns) absl::StrAppend(&header, " ", absl::StrFormat("%-14s", c));
   std::fprintf(out, "%s\n", std::string(absl::StripTrailingAsciiWhitespace(header)).c_str());
   for (int i = 0; i < sweep.trials_size(); ++i) {
@@ -179,6 +184,11 @@ void PrintSweep(std::FILE* out, const v1::Sweep& sweep) {
     std::string line = absl::StrFormat(
         "%s %-6d %-10s %-10s %-12s", i == sweep.best_trial() ? "*" : " ", i + 1,
         t.job_id().empty() ? "-" : t.job_id(), state, has_metric ? Value(t.metric_value()) : "-");
+    if (cross_validated)
+      absl::StrAppend(
+          &line, absl::StrFormat(" %-22s", t.has_cv_mean() ? absl::StrCat(Value(t.cv_mean()),
+                                                                          " +- ", Value(t.cv_std()))
+                                                           : "-"));
     for (const std::string& c : columns) {
       std::string v = "-";
       for (const v1::Metric& p : t.parameters())
@@ -187,11 +197,16 @@ void PrintSweep(std::FILE* out, const v1::Sweep& sweep) {
     }
     std::fprintf(out, "%s\n", std::string(absl::StripTrailingAsciiWhitespace(line)).c_str());
   }
-  if (sweep.best_trial() >= 0 && sweep.best_trial() < sweep.trials_size())
+  if (cross_validated && sweep.best_trial() >= 0 && sweep.best_trial() < sweep.trials_size())
+    std::fprintf(out, "best: %s and its other folds: cross-validated %s %s\n",
+                 TrialName(sweep, sweep.best_trial()).c_str(), metric.c_str(),
+                 Value(sweep.trials(sweep.best_trial()).cv_mean()).c_str());
+  else if (sweep.best_trial() >= 0 && sweep.best_trial() < sweep.trials_size())
     std::fprintf(out, "best: %s: %s %s\n", TrialName(sweep, sweep.best_trial()).c_str(),
                  metric.c_str(), Value(sweep.trials(sweep.best_trial()).metric_value()).c_str());
   else
-    std::fprintf(out, "best: none yet (no trial has reported %s)\n", metric.c_str());
+    std::fprintf(out, "best: none yet (no %s has reported %s)\n",
+                 cross_validated ? "point has all its folds" : "trial", metric.c_str());
 }
 
 }  // namespace hearth::cli

@@ -42,9 +42,10 @@ StatusOr<v1::SweepSpec> LoadSweepSpec(const std::string& path) {
   if (!spec.has_base())
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: base: required, the job spec every trial starts from", path));
-  if (spec.parameters().empty())
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: parameters: list at least one field to vary", path));
+  if (spec.parameters().empty() && spec.base().data().folds() == 0)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: parameters: list at least one field to vary (or cross-validate: base.data.folds)",
+        path));
   std::vector<std::string> errors;
   for (int i = 0; i < spec.parameters_size(); ++i)
     if (spec.parameters(i).path().empty())
@@ -144,7 +145,9 @@ const Command& SweepCommand() {
        "submit a hyperparameter sweep to the coordinator",
        "Submits a hyperparameter search: a hearth.v1.SweepSpec as JSON, whose \"base\" is a job\n"
        "spec and whose \"parameters\" vary its numeric fields by path (grid or random search,\n"
-       "optional median early stopping). Prints the sweep id; `hearth status SWEEP` shows its\n"
+       "optional median early stopping). With base.data.folds every point is cross-validated:\n"
+       "one trial per fold, run in parallel, the points ranked by their folds' mean (then\n"
+       "\"parameters\" may be empty). Prints the sweep id; `hearth status SWEEP` shows its\n"
        "trials. --follow reports each trial as it starts and ends, then the table of trials\n"
        "and the best one, and exits 0 if the sweep succeeded. See docs/coordinator.md.",
        {"SWEEP.json"},

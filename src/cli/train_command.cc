@@ -1,4 +1,5 @@
 // `hearth train JOB.json`: trains locally with a progress bar, saves checkpoints, prints metrics.
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/json_writer.h"
 #include "cli/worker_launcher.h"
+#include "google/protobuf/util/json_util.h"
 #include "hearth/blas.h"
 #include "hearth/dist/collectives.h"
 #include "hearth/job.h"
@@ -85,6 +87,66 @@ StatusOr<v1::JobSpec> LoadValidJob(const std::string& path) {
   return job;
 }
 
+// The table of a cross-validation: one row per fold, then the mean and standard deviation.
+void PrintCrossValidation(const v1::CrossValidationReport& report, const std::string& run_dir) {
+  std::printf("cross-validation, %d folds%s:\n", report.folds(),
+              report.stratified() ? " (stratified)" : "");
+  std::printf("  %-6s", "fold");
+  for (const v1::MetricSummary& s : report.summary()) std::printf(" %12s", s.name().c_str());
+  std::printf("\n");
+  for (const v1::FoldResult& fold : report.fold_results()) {
+    std::printf("  %-6d", fold.fold());
+    // A fold's metrics are the job's, in the summary's order.
+    for (const v1::MetricSummary& s : report.summary()) {
+      double value = NAN;
+      for (const v1::Metric& m : fold.validation_metrics())
+        if (m.name() == s.name()) value = m.value();
+      std::printf(" %12.4f", value);
+    }
+    std::printf("\n");
+  }
+  for (const char* row : {"mean", "std"}) {
+    std::printf("  %-6s", row);
+    for (const v1::MetricSummary& s : report.summary())
+      std::printf(" %12.4f", row[0] == 'm' ? s.mean() : s.std());
+    std::printf("\n");
+  }
+  std::printf("report: %s\n", JoinPath(run_dir, kCrossValidationFileName).c_str());
+}
+
+int FinishCrossValidation(const ParsedArgs& args, const TrainOptions& options,
+                          const StatusOr<CrossValidationResult>& result, dist::Communicator& comm) {
+  const CommandSpec& spec = TrainCommand().spec;
+  if (!result.ok()) {
+    if (comm.size() > 1 && !dist::IsCollectiveError(result.status()))
+      comm.Abort(
+          absl::StrFormat("hearth train: rank %d: %s", comm.rank(), result.status().message()), 1);
+    return comm.is_root() ? Fail(spec, result.status()) : 1;
+  }
+  if (!comm.is_root()) return result->interrupted ? 130 : 0;
+  if (args.Has("json")) {
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    std::string report;
+    (void)google::protobuf::util::MessageToJsonString(result->report, &report, print);
+    JsonObject out;
+    out.Add("run_dir", options.run_dir)
+        .Raw("cross_validation", report)
+        .Add("wall_seconds", result->wall_seconds)
+        .Add("interrupted", result->interrupted)
+        .Add("workers", result->workers)
+        .Add("blas_core", BlasCoreName());
+    std::printf("%s\n", out.str().c_str());
+  } else {
+    if (result->interrupted)
+      std::printf("stopped after %d of %d folds (continue with --resume %s)\n",
+                  result->report.fold_results_size(), result->report.folds(),
+                  options.run_dir.c_str());
+    PrintCrossValidation(result->report, options.run_dir);
+  }
+  return result->interrupted ? 130 : 0;
+}
+
 int Run(const ParsedArgs& args) {
   const CommandSpec& spec = TrainCommand().spec;
   StatusOr<v1::JobSpec> job = LoadValidJob(args.positionals[0]);
@@ -130,6 +192,8 @@ int Run(const ParsedArgs& args) {
   for (int signal : {SIGINT, SIGTERM, SIGUSR1}) std::signal(signal, OnStopSignal);
   options.stop_requested = [] { return stop_signal != 0; };
 
+  if (job->data().folds() > 0 && !job->data().has_fold())
+    return FinishCrossValidation(args, options, CrossValidate(*job, options), **comm);
   auto result = Train(*job, options);
   if (!result.ok()) {
     if ((*comm)->size() > 1 && !dist::IsCollectiveError(result.status()))
@@ -185,7 +249,10 @@ const Command& TrainCommand() {
        "continues exactly where the run stopped (with any number of workers).\n"
        "--workers N (or \"workers\" in the job) starts N data-parallel workers on this machine\n"
        "through launch/hearthrun; under mpirun (mpirun -np N hearth train ...) every rank is a\n"
-       "worker. Only rank 0 writes the run directory. See docs/running.md.",
+       "worker. Only rank 0 writes the run directory. See docs/running.md.\n"
+       "With data.folds (k-fold cross-validation) it trains every fold in turn, each in\n"
+       "RUN_DIR/fold-<i>, and prints each metric's mean and standard deviation over the folds\n"
+       "(RUN_DIR/cross_validation.json); --resume skips the folds done. See docs/data.md.",
        {"JOB.json"},
        {{"out", "RUN_DIR", "run directory (default runs/<name>-<time>)"},
         {"resume", "RUN_DIR", "continue the run in RUN_DIR from its latest checkpoint"},

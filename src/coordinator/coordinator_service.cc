@@ -92,6 +92,12 @@ grpc::Status CoordinatorService::SubmitJob(grpc::ServerContext* context,
     v1::JobSpec spec = request->spec();
     if (Status s = ValidateJobSpec(spec); !s.ok())
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "spec." + std::string(s.message()));
+    if (spec.data().folds() > 0 && !spec.data().has_fold())
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "spec.data.folds: hearthd runs the folds of a cross-validation in "
+                          "parallel as a sweep: submit it with `hearth sweep` (a SweepSpec whose "
+                          "base is this job; parameters may be empty), or set data.fold to train "
+                          "one fold");
     if (Status s = c_.roots.ResolveSpec(spec); !s.ok()) return ToGrpc(s);
     if (request->workers() < 0)
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "workers: must be >= 0");

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/spec_fields.h"
 #include "coordinator/sweep_plan.h"
@@ -38,6 +39,56 @@ double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// The fold a trial of a cross-validated sweep trains, or -1 in a sweep without folds.
+int FoldOf(const v1::Trial& trial) {
+  for (const v1::Metric& p : trial.parameters())
+    if (p.name() == kFoldParameter) return static_cast<int>(p.value());
+  return -1;
+}
+
+// A cross-validated sweep's best point: each point's folds (its trials with the same parameters
+// but the fold) get the mean and standard deviation of their metric values once they have all
+// ended with one; the best point by mean is returned as the index of its first fold, or -1.
+int RankPointsByFolds(v1::Sweep& sweep, const std::vector<std::map<int, double>>& curves,
+                      bool minimize) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<int>> points;
+  for (int i = 0; i < sweep.trials_size(); ++i) {
+    std::string key;
+    for (const v1::Metric& p : sweep.trials(i).parameters())
+      if (p.name() != kFoldParameter) absl::StrAppend(&key, p.name(), "=", p.value(), ";");
+    auto [it, added] = points.try_emplace(key);
+    if (added) order.push_back(key);
+    it->second.push_back(i);
+  }
+  int best = -1;
+  double best_mean = 0;
+  for (const std::string& key : order) {
+    const std::vector<int>& folds = points[key];
+    bool complete = true;
+    double sum = 0;
+    for (int i : folds) {
+      const v1::Trial& t = sweep.trials(i);
+      complete = complete && !t.job_id().empty() && Ended(t.state()) && !curves[i].empty();
+      sum += t.metric_value();
+    }
+    if (!complete) continue;
+    const double mean = sum / static_cast<double>(folds.size());
+    double squares = 0;
+    for (int i : folds) squares += std::pow(sweep.trials(i).metric_value() - mean, 2);
+    const double std = std::sqrt(squares / static_cast<double>(folds.size()));
+    for (int i : folds) {
+      sweep.mutable_trials(i)->set_cv_mean(mean);
+      sweep.mutable_trials(i)->set_cv_std(std);
+    }
+    if (best < 0 || (minimize ? mean < best_mean : mean > best_mean)) {
+      best = folds.front();
+      best_mean = mean;
+    }
+  }
+  return best;
 }
 
 }  // namespace
@@ -127,8 +178,10 @@ Status SweepManager::Refresh(v1::Sweep& sweep) {
       const auto [epoch, value] = *curves[i].rbegin();
       if (epoch < grace) continue;
       std::vector<double> others;
+      // In a cross-validated sweep, only the same fold is a fair comparison.
       for (int j = 0; j < sweep.trials_size(); ++j)
-        if (auto it = curves[j].find(epoch); j != i && it != curves[j].end())
+        if (auto it = curves[j].find(epoch);
+            j != i && it != curves[j].end() && FoldOf(sweep.trials(j)) == FoldOf(*trial))
           others.push_back(it->second);
       if (others.size() < 2) continue;
       const double median = Median(others);
@@ -155,7 +208,8 @@ Status SweepManager::Refresh(v1::Sweep& sweep) {
                               : t.metric_value() > sweep.trials(best).metric_value()))
       best = i;
   }
-  sweep.set_best_trial(best);
+  const bool cross_validated = sweep.trials_size() > 0 && FoldOf(sweep.trials(0)) >= 0;
+  sweep.set_best_trial(cross_validated ? RankPointsByFolds(sweep, curves, minimize) : best);
   if (all_ended) sweep.set_state(any_result ? v1::SUCCEEDED : v1::FAILED);
   HEARTH_RETURN_IF_ERROR(store_.UpdateSweep(sweep));
   hub_.Notify();

@@ -1,5 +1,6 @@
 #include "coordinator/sweep_plan.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/match.h"
@@ -50,6 +51,25 @@ std::vector<std::vector<double>> RandomSamples(const v1::SweepSpec& spec, uint64
   return out;
 }
 
+// The folds each point of the search is trained on: base.data.folds when the base trains them
+// all (no data.fold), else 0 (none).
+int SweptFolds(const v1::SweepSpec& spec) {
+  const v1::DataSpec& data = spec.base().data();
+  return data.folds() > 0 && !data.has_fold() ? data.folds() : 0;
+}
+
+// Each point once per fold, the fold appended as the value of kFoldParameter.
+std::vector<std::vector<double>> WithFolds(const std::vector<std::vector<double>>& points,
+                                           int folds) {
+  std::vector<std::vector<double>> out;
+  for (const std::vector<double>& point : points)
+    for (int f = 0; f < folds; ++f) {
+      out.push_back(point);
+      out.back().push_back(f);
+    }
+  return out;
+}
+
 }  // namespace
 
 std::string SweepTrialName(const std::string& sweep_name, const std::string& sweep_id,
@@ -63,7 +83,9 @@ StatusOr<std::vector<v1::Trial>> PlanSweep(const v1::SweepSpec& spec) {
   };
   if (Status s = ValidateJobSpec(spec.base()); !s.ok())
     return invalid("spec.base", std::string(s.message()));
-  if (spec.parameters().empty()) return invalid("spec.parameters", "give at least one");
+  const int folds = SweptFolds(spec);
+  if (spec.parameters().empty() && folds == 0)
+    return invalid("spec.parameters", "give at least one (or cross-validate: base.data.folds)");
   if (spec.parameters_size() > kMaxSweepParameters)
     return invalid("spec.parameters",
                    absl::StrFormat("at most %d parameters", kMaxSweepParameters));
@@ -72,6 +94,10 @@ StatusOr<std::vector<v1::Trial>> PlanSweep(const v1::SweepSpec& spec) {
   for (int i = 0; i < spec.parameters_size(); ++i) {
     const v1::SweepParameter& p = spec.parameters(i);
     const std::string field = absl::StrFormat("spec.parameters[%d]", i);
+    if (folds > 0 && (p.path() == kFoldParameter || p.path() == "data.folds"))
+      return invalid(
+          field + ".path",
+          "the sweep trains every fold of base.data.folds itself: remove this parameter");
     if (StatusOr<bool> integer = IsIntegerField(spec.base(), p.path()); !integer.ok())
       return invalid(field + ".path", std::string(integer.status().message()));
     if (spec.method() == v1::SweepSpec::GRID && p.values().empty())
@@ -82,30 +108,38 @@ StatusOr<std::vector<v1::Trial>> PlanSweep(const v1::SweepSpec& spec) {
   }
   std::vector<std::vector<double>> values;
   if (spec.method() == v1::SweepSpec::GRID) {
-    if (GridSize(spec) < 0)
+    const int64_t size = GridSize(spec);
+    if (size < 0 || size * std::max(folds, 1) > kMaxSweepTrials)
       return absl::ResourceExhaustedError(absl::StrFormat(
           "spec.parameters: the grid's combinations (the product of the number of values of each "
-          "parameter) are more than %d trials; use fewer values, or RANDOM search with trials",
+          "parameter, times base.data.folds) are more than %d trials; use fewer values, or "
+          "RANDOM search with trials",
           kMaxSweepTrials));
     values = Grid(spec);
   } else if (spec.method() == v1::SweepSpec::RANDOM) {
-    if (spec.trials() < 1 || spec.trials() > kMaxSweepTrials)
-      return invalid("spec.trials", absl::StrFormat("must be from 1 to %d", kMaxSweepTrials));
+    const int most = kMaxSweepTrials / std::max(folds, 1);
+    if (spec.trials() < 1 || spec.trials() > most)
+      return invalid("spec.trials",
+                     absl::StrFormat("must be from 1 to %d%s", most,
+                                     folds > 0 ? " (each trial is trained once per fold)" : ""));
     values = RandomSamples(spec, spec.base().seed());
   } else {
     return invalid("spec.method", "GRID or RANDOM");
   }
+  if (folds > 0) values = WithFolds(values, folds);
 
   std::vector<v1::Trial> trials(values.size());
   for (size_t t = 0; t < values.size(); ++t) {
     v1::Trial* trial = &trials[t];
     trial->set_state(v1::QUEUED);
     v1::JobSpec trial_spec = spec.base();
-    for (int i = 0; i < spec.parameters_size(); ++i) {
-      HEARTH_RETURN_IF_ERROR(SetNumericField(trial_spec, spec.parameters(i).path(), values[t][i]));
-      HEARTH_ASSIGN_OR_RETURN(bool integer, IsIntegerField(trial_spec, spec.parameters(i).path()));
+    for (size_t i = 0; i < values[t].size(); ++i) {
+      const std::string& path =
+          static_cast<int>(i) < spec.parameters_size() ? spec.parameters(i).path() : kFoldParameter;
+      HEARTH_RETURN_IF_ERROR(SetNumericField(trial_spec, path, values[t][i]));
+      HEARTH_ASSIGN_OR_RETURN(bool integer, IsIntegerField(trial_spec, path));
       v1::Metric* m = trial->add_parameters();
-      m->set_name(spec.parameters(i).path());
+      m->set_name(path);
       m->set_value(integer ? std::round(values[t][i]) : values[t][i]);
     }
     // The name the trial will run under (a placeholder id when the sweep has no name: ids are

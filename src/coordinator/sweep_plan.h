@@ -14,8 +14,11 @@ namespace hearth::coordinator {
 
 inline constexpr int kMaxSweepTrials = 1000;
 inline constexpr int kMaxSweepParameters = 32;
+// The trial parameter a cross-validated sweep (base.data.folds) adds: which fold the trial trains.
+inline constexpr char kFoldParameter[] = "data.fold";
 
-// The trials (state QUEUED, their parameter values), or INVALID_ARGUMENT naming the field
+// The trials (state QUEUED, their parameter values; with base.data.folds one per point and fold,
+// folds of a point adjacent), or INVALID_ARGUMENT naming the field
 // ("spec.parameters[1].path: ...") and RESOURCE_EXHAUSTED for more than kMaxSweepTrials trials.
 StatusOr<std::vector<v1::Trial>> PlanSweep(const v1::SweepSpec& spec);
 

@@ -68,7 +68,8 @@ v1::DataFormat ResolveFormat(const v1::DataSource& source) {
 }
 
 bool HasValidationData(const v1::JobSpec& spec) {
-  return spec.data().has_validation() || spec.data().validation_fraction() > 0;
+  return spec.data().has_validation() || spec.data().validation_fraction() > 0 ||
+         spec.data().folds() > 0;
 }
 
 int32_t Workers(const v1::JobSpec& spec) {

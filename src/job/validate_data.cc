@@ -191,6 +191,30 @@ void CheckPreprocessing(const v1::DataSpec& data, ErrorList& errors) {
 
 }  // namespace
 
+// data.folds and data.fold: k-fold cross-validation's bounds and what it excludes.
+void CheckFolds(const v1::JobSpec& spec, ErrorList& errors) {
+  const v1::DataSpec& data = spec.data();
+  if (data.folds() == 0) {
+    if (data.has_fold()) errors.Add("data.fold", "picks a fold of data.folds: set data.folds");
+    return;
+  }
+  if (data.folds() < 2 || data.folds() > kMaxFolds) {
+    errors.Addf("data.folds", "must be 0 (no cross-validation) or 2 to %d, got %d", kMaxFolds,
+                data.folds());
+    return;
+  }
+  if (spec.task() == v1::CLUSTERING)
+    errors.Add("data.folds",
+               "cross-validation scores held-out labels; a CLUSTERING task has none: remove it");
+  if (data.has_validation())
+    errors.Add("data.folds", "each fold validates on its own part: remove data.validation");
+  if (data.validation_fraction() > 0)
+    errors.Add("data.folds",
+               "each fold validates on its own part: remove data.validation_fraction");
+  if (data.has_fold() && (data.fold() < 0 || data.fold() >= data.folds()))
+    errors.Addf("data.fold", "must be in [0, %d) (data.folds), got %d", data.folds(), data.fold());
+}
+
 void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
   if (!spec.has_data()) {
     errors.Add("data", "required: at least data.train.path");
@@ -216,8 +240,10 @@ void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
     errors.Add("data.deduplicate", "only CSV training data can be deduplicated: remove it");
   if (data.stratify() && spec.task() != v1::CLASSIFICATION)
     errors.Add("data.stratify", "only a CLASSIFICATION task has classes to stratify by");
-  if (data.stratify() && data.validation_fraction() == 0)
-    errors.Add("data.stratify", "stratifies the validation split: set data.validation_fraction");
+  if (data.stratify() && data.validation_fraction() == 0 && data.folds() == 0)
+    errors.Add("data.stratify",
+               "stratifies the validation split: set data.validation_fraction or data.folds");
+  CheckFolds(spec, errors);
   CheckPreprocessing(data, errors);
 }
 

@@ -52,7 +52,7 @@ void CheckMonitor(const v1::JobSpec& spec, const std::string& path, const std::s
     if (!HasValidationData(spec))
       errors.Addf(path,
                   "%s\"%s\" needs validation data: set data.validation or "
-                  "data.validation_fraction",
+                  "data.validation_fraction (or data.folds)",
                   defaulted ? "the default, " : "", monitor);
     return;
   }

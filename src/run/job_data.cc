@@ -10,6 +10,14 @@
 
 namespace hearth::run {
 
+StatusOr<int> FoldToTrain(const v1::JobSpec& spec) {
+  if (!spec.data().has_fold())
+    return absl::FailedPreconditionError(
+        "data.folds: a cross-validated job trains one fold at a time; `hearth train` runs every "
+        "fold in turn (and a sweep runs them in parallel), or set data.fold to train one");
+  return spec.data().fold();
+}
+
 Tensor FlatRows(const Tensor& features) {
   if (features.rank() == 2) return features;
   int64_t width = 1;
@@ -67,6 +75,15 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
         TrainValidationSplit(data.train, d.validation_fraction(), spec.seed(), d.stratify()));
     data.train = std::move(split.train);
     data.validation = std::move(split.validation);
+  } else if (d.folds() > 0) {
+    HEARTH_ASSIGN_OR_RETURN(int fold, FoldToTrain(spec));
+    StatusOr<SplitDatasets> split =
+        KFoldSplit(data.train, d.folds(), fold, spec.seed(), d.stratify());
+    if (!split.ok())
+      return absl::InvalidArgumentError(
+          absl::StrFormat("data.folds: %s: use fewer folds", split.status().message()));
+    data.train = std::move(split->train);
+    data.validation = std::move(split->validation);
   }
   if (d.has_test()) {
     HEARTH_ASSIGN_OR_RETURN(data.test, ReadDataSource(spec, d.test(), data.train.class_names,

@@ -37,6 +37,10 @@ struct JobData {
 // read: INVALID_ARGUMENT saying to give explicit weights.
 StatusOr<std::vector<float>> TrainingClassWeights(const v1::JobSpec& spec, const JobData& data);
 
+// The fold a cross-validated spec (data.folds) trains: data.fold, or FAILED_PRECONDITION when
+// it is unset (the caller runs the folds: CrossValidate).
+StatusOr<int> FoldToTrain(const v1::JobSpec& spec);
+
 // Reads train/validation/test, splits validation off train when asked, fits the preprocessing on
 // the training part only and applies it everywhere, and reshapes features to the model's input.
 StatusOr<JobData> LoadJobData(const v1::JobSpec& spec);

@@ -111,7 +111,8 @@ StatusOr<int64_t> TrainingShards::LoadEpoch(int64_t epoch, int64_t first_step,
 }
 
 StatusOr<bool> CanShardJobData(const v1::JobSpec& spec, dist::Communicator& comm) {
-  if (comm.size() == 1 || spec.task() == v1::CLUSTERING) return false;
+  // Stratifying needs every label: each rank then reads the whole set.
+  if (comm.size() == 1 || spec.task() == v1::CLUSTERING || spec.data().stratify()) return false;
   const v1::DataFormat format = ResolveFormat(spec.data().train());
   if (format != v1::IDX && format != v1::NPY) return false;
   StatusOr<ArraySourceInfo> info = InspectArraySource(spec, spec.data().train());
@@ -138,10 +139,14 @@ StatusOr<JobData> LoadShardedJobData(const v1::JobSpec& spec, dist::Communicator
         absl::StrFormat("data.train: %s holds no examples", d.train().path())));
   std::vector<int64_t> train_records;  // empty: every record, in order
   std::vector<int64_t> validation_records;
-  const bool split = !d.has_validation() && d.validation_fraction() > 0;
+  const bool split = !d.has_validation() && (d.validation_fraction() > 0 || d.folds() > 0);
   if (split) {
-    StatusOr<SplitIndices> indices =
-        TrainValidationSplit(info->records, d.validation_fraction(), spec.seed());
+    StatusOr<SplitIndices> indices = [&]() -> StatusOr<SplitIndices> {
+      if (d.folds() == 0)
+        return TrainValidationSplit(info->records, d.validation_fraction(), spec.seed());
+      HEARTH_ASSIGN_OR_RETURN(int fold, FoldToTrain(spec));
+      return KFoldSplit(info->records, d.folds(), fold, spec.seed());
+    }();
     if (!indices.ok()) return Together(indices.status());
     train_records = std::move(indices->train);
     validation_records = std::move(indices->validation);

@@ -190,6 +190,54 @@ TEST_F(CoordinatorTest, ASweepOfFourTrialsPicksTheBest) {
   EXPECT_EQ(best, 3) << "the largest learning rate should win in 3 epochs";
 }
 
+// A cross-validated sweep: two rates, three folds each, run in parallel within the slots; each
+// point's trials carry its folds' mean and std, and the best is the point with the best mean.
+TEST_F(CoordinatorTest, ACrossValidatedSweepRanksPointsByTheirFoldsMean) {
+  auto hearthd = Start();
+  std::string base = MlpJob(csv_, 2);
+  base.replace(base.find("\"validation_fraction\": 0.2"), 26, "\"folds\": 3");
+  // hearthd runs folds as a sweep's trials, not as one job.
+  WriteFileOrFail(dir_.file("cv.json"), base);
+  const CommandResult submitted = hearthd->Hearth({"submit", dir_.file("cv.json")});
+  EXPECT_EQ(submitted.exit_code, 1);
+  EXPECT_TRUE(Contains(submitted.err, "spec.data.folds: hearthd runs the folds")) << submitted.err;
+
+  const std::string sweep = dir_.file("sweep.json");
+  WriteFileOrFail(sweep, absl::StrFormat(R"({"name": "cv", "base": %s,
+    "parameters": [{"path": "optimizer.lr", "values": [0.001, 0.1]}],
+    "method": "GRID", "metric": "val_loss"})",
+                                         base));
+  CommandResult r = hearthd->Hearth({"sweep", sweep, "--follow", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::optional<Json> final_sweep = ParseJson(SplitLines(r.out).back());
+  ASSERT_TRUE(final_sweep.has_value()) << r.out;
+  const std::vector<Json>& trials = (*final_sweep)["trials"].array;
+  ASSERT_EQ(trials.size(), 6u);
+  for (int point = 0; point < 2; ++point) {
+    double sum = 0;
+    for (int fold = 0; fold < 3; ++fold) {
+      const Json& t = trials[static_cast<size_t>(point * 3 + fold)];
+      EXPECT_EQ(t["state"].string, "SUCCEEDED");
+      bool has_fold = false;
+      for (const Json& p : t["parameters"].array)
+        if (p["name"].string == "data.fold") has_fold = p["value"].number == fold;
+      EXPECT_TRUE(has_fold) << "trial " << point * 3 + fold;
+      sum += t["metric_value"].number;
+    }
+    for (int fold = 0; fold < 3; ++fold)
+      EXPECT_NEAR(trials[static_cast<size_t>(point * 3 + fold)]["cv_mean"].number, sum / 3, 1e-9);
+  }
+  // The larger rate learns more in 2 epochs: its point (trials 3 to 5) wins.
+  EXPECT_LT(trials[3]["cv_mean"].number, trials[0]["cv_mean"].number);
+  EXPECT_EQ((*final_sweep)["best_trial"].number, 3);
+  const CommandResult shown = hearthd->Hearth({"status", (*final_sweep)["id"].string});
+  EXPECT_TRUE(Contains(shown.out, "CV MEAN +- STD")) << shown.out;
+  EXPECT_TRUE(Contains(shown.out,
+                       "best: trial 4 (j-000004, optimizer.lr=0.1 data.fold=0) and its other "
+                       "folds: cross-validated val_loss"))
+      << shown.out;
+}
+
 }  // namespace
 }  // namespace hearth::testing
 

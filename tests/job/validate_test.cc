@@ -283,12 +283,12 @@ TEST(ValidateJobSpec, MonitorNames) {
   spec.mutable_data()->set_validation_fraction(0);
   EXPECT_EQ(ValidationMessage(spec),
             "checkpoint.monitor: \"val_accuracy\" needs validation data: set data.validation or "
-            "data.validation_fraction");
+            "data.validation_fraction (or data.folds)");
   spec.mutable_checkpoint()->set_monitor("loss");
   spec.mutable_early_stopping()->set_patience(2);
   EXPECT_EQ(ValidationMessage(spec),
             "early_stopping.monitor: the default, \"val_loss\" needs validation data: set "
-            "data.validation or data.validation_fraction");
+            "data.validation or data.validation_fraction (or data.folds)");
   spec.mutable_early_stopping()->set_monitor("loss");
   EXPECT_TRUE(ValidateJobSpec(spec).ok());
   spec.mutable_early_stopping()->set_patience(0);

@@ -39,6 +39,23 @@ TEST_F(EquivalenceTest, TwoAndThreeWorkersMatchOneAfterTwentySteps) {
   }
 }
 
+// Cross-validation under mpirun: every rank trains the same folds, and each fold's last
+// checkpoint matches the one-process run's.
+TEST_F(EquivalenceTest, CrossValidationOnTwoWorkersMatchesOneFoldByFold) {
+  std::string job = MlpJob(csv_, 1);
+  job.replace(job.find("\"validation_fraction\": 0.2"), 26, "\"folds\": 3, \"stratify\": true");
+  const std::string one = Train("cv1", job, 1);
+  const std::string two = Train("cv2", job, 2);
+  for (int fold = 0; fold < 3; ++fold) {
+    // 200 training rows per fold: 9 steps of global batch 24.
+    const Checkpoint a = MustLoadCheckpoint(CheckpointFile(FoldRunDir(one, fold), 9));
+    const Checkpoint b = MustLoadCheckpoint(CheckpointFile(FoldRunDir(two, fold), 9));
+    EXPECT_EQ(MetadataInt(b, "workers"), 2);
+    EXPECT_LE(MaxRelativeDifference(b, a), 1e-5) << "fold " << fold;
+  }
+  EXPECT_TRUE(std::filesystem::exists(JoinPath(two, kCrossValidationFileName)));
+}
+
 TEST_F(EquivalenceTest, DeterministicModeIsBitIdenticalForOneTwoAndFourWorkers) {
   // Dropout too: its masks follow the micro-shard, not the rank.
   const std::string job = MlpJob(csv_, 2, R"("deterministic": true,)", /*dropout=*/true);
