@@ -52,8 +52,17 @@ class Sampler {
   // rank would get nothing).
   static StatusOr<Sampler> Create(int64_t num_examples, uint64_t seed, bool shuffle, int rank = 0,
                                   int world_size = 1, bool drop_last = false);
+  // Class-balanced epochs (data.sampling BALANCED): labels[i] is example i's class id (>= 0).
+  // Each epoch still visits labels.size() examples, but each class present gives an equal share
+  // of them, drawn from its members in reshuffled cycles and shuffled together
+  // (data_internal::BalancedEpoch): minority examples repeat within an epoch, majority ones are
+  // spread over epochs. Permutation() then has repeats; it is still a pure function of
+  // (seed, epoch). InvalidArgument for no examples, a negative label or bad rank arguments.
+  static StatusOr<Sampler> CreateBalanced(std::span<const int64_t> labels, uint64_t seed,
+                                          int rank = 0, int world_size = 1, bool drop_last = false);
 
-  // The full permutation of epoch `epoch` (length num_examples()), identical on every rank.
+  // The full permutation of epoch `epoch` (length num_examples()), identical on every rank. For a
+  // balanced sampler: the epoch's examples, which may repeat some and leave out others.
   std::vector<int64_t> Permutation(int64_t epoch) const;
   // This rank's examples for epoch `epoch`, in visiting order (length num_samples()).
   std::vector<int64_t> EpochIndices(int64_t epoch) const;
@@ -68,6 +77,7 @@ class Sampler {
   int rank() const { return rank_; }
   int world_size() const { return world_size_; }
   bool drop_last() const { return drop_last_; }
+  bool balanced() const { return class_members_ != nullptr; }
 
  private:
   int64_t num_examples_;
@@ -77,6 +87,8 @@ class Sampler {
   int world_size_;
   bool drop_last_;
   int64_t num_samples_;
+  // Balanced samplers: each class's examples, ascending (shared by the ranks' copies).
+  std::shared_ptr<const std::vector<std::vector<int64_t>>> class_members_;
 };
 
 // The seed of the Generator behind epoch `epoch` of a stream seeded with `seed` (splitmix64 of

@@ -3,7 +3,10 @@
 
 #include <utility>
 
+#include <map>
+
 #include "absl/strings/str_format.h"
+#include "data/balanced_epoch.h"
 #include "hearth/random.h"
 
 namespace hearth {
@@ -74,7 +77,27 @@ StatusOr<Sampler> Sampler::Create(int64_t num_examples, uint64_t seed, bool shuf
   return Sampler(num_examples, seed, shuffle, rank, world_size, drop_last);
 }
 
+StatusOr<Sampler> Sampler::CreateBalanced(std::span<const int64_t> labels, uint64_t seed, int rank,
+                                          int world_size, bool drop_last) {
+  HEARTH_ASSIGN_OR_RETURN(Sampler sampler, Create(static_cast<int64_t>(labels.size()), seed,
+                                                  /*shuffle=*/true, rank, world_size, drop_last));
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "balanced sampling: example %d has class %d; expected class ids >= 0", i, labels[i]));
+    }
+    by_class[labels[i]].push_back(static_cast<int64_t>(i));
+  }
+  auto members = std::make_shared<std::vector<std::vector<int64_t>>>();
+  for (auto& [label, examples] : by_class) members->push_back(std::move(examples));
+  sampler.class_members_ = std::move(members);
+  return sampler;
+}
+
 std::vector<int64_t> Sampler::Permutation(int64_t epoch) const {
+  if (class_members_ != nullptr)
+    return data_internal::BalancedEpoch(*class_members_, num_examples_, seed_, epoch);
   if (shuffle_)
     return RandomPermutation(num_examples_, MixSeed(seed_, static_cast<uint64_t>(epoch)));
   std::vector<int64_t> identity(static_cast<size_t>(num_examples_));

@@ -215,6 +215,22 @@ void CheckFolds(const v1::JobSpec& spec, ErrorList& errors) {
     errors.Addf("data.fold", "must be in [0, %d) (data.folds), got %d", data.folds(), data.fold());
 }
 
+// data.sampling: balanced epochs need classes, a shuffle, and no second correction by weights.
+void CheckSampling(const v1::JobSpec& spec, ErrorList& errors) {
+  const v1::DataSpec& data = spec.data();
+  if (data.sampling() != v1::BALANCED) return;
+  if (spec.task() != v1::CLASSIFICATION) {
+    errors.Add("data.sampling", "BALANCED balances classes; only a CLASSIFICATION task has them");
+    return;
+  }
+  if (data.has_shuffle() && !data.shuffle())
+    errors.Add("data.sampling", "BALANCED draws every epoch at random: remove data.shuffle: false");
+  if (!spec.loss().class_weight().empty() || spec.loss().class_weights_size() > 0)
+    errors.Add("data.sampling",
+               "BALANCED and loss.class_weight(s) both correct the class imbalance, and together "
+               "overcorrect it: keep one");
+}
+
 void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
   if (!spec.has_data()) {
     errors.Add("data", "required: at least data.train.path");
@@ -244,6 +260,7 @@ void CheckData(const v1::JobSpec& spec, ErrorList& errors) {
     errors.Add("data.stratify",
                "stratifies the validation split: set data.validation_fraction or data.folds");
   CheckFolds(spec, errors);
+  CheckSampling(spec, errors);
   CheckPreprocessing(data, errors);
 }
 

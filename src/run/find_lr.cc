@@ -120,9 +120,7 @@ StatusOr<LrRangeResult> RunLrRangeTest(const v1::JobSpec& spec, const LrRangeOpt
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<Sequential> model,
                           BuildModel(spec, data.example_shape, data.num_outputs, spec.seed()));
   ParameterSet params(*model);
-  HEARTH_ASSIGN_OR_RETURN(
-      Sampler sampler, Sampler::Create(data.train_size, spec.seed(),
-                                       spec.data().has_shuffle() ? spec.data().shuffle() : true));
+  HEARTH_ASSIGN_OR_RETURN(Sampler sampler, TrainingSampler(spec, data));
   HEARTH_ASSIGN_OR_RETURN(DataLoader loader,
                           DataLoader::Create(data.train, sampler, spec.global_batch_size()));
   HEARTH_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,

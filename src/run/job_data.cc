@@ -150,4 +150,19 @@ StatusOr<std::vector<float>> TrainingClassWeights(const v1::JobSpec& spec, const
   return ResolveClassWeights(spec, counts);
 }
 
+StatusOr<Sampler> TrainingSampler(const v1::JobSpec& spec, const JobData& data) {
+  if (spec.data().sampling() != v1::BALANCED) {
+    return Sampler::Create(data.train_size, spec.seed(),
+                           spec.data().has_shuffle() ? spec.data().shuffle() : true);
+  }
+  const Tensor& labels = data.train.labels;
+  if (data.shards || !labels.defined() || labels.dtype() != DType::kInt64 ||
+      labels.numel() != data.train_size) {
+    return absl::InternalError(
+        "data.sampling BALANCED: the training labels are not all held by this rank");
+  }
+  return Sampler::CreateBalanced(
+      std::span<const int64_t>(labels.i64(), static_cast<size_t>(labels.numel())), spec.seed());
+}
+
 }  // namespace hearth::run

@@ -5,6 +5,7 @@
 
 #include "hearth/data.h"
 #include "hearth/dist/communicator.h"
+#include "hearth/sampler.h"
 #include "hearth/status.h"
 #include "hearth/v1/job.pb.h"
 
@@ -36,6 +37,11 @@ struct JobData {
 // spec asks for none. "balanced" needs every training label, which a sharded job's rank does not
 // read: INVALID_ARGUMENT saying to give explicit weights.
 StatusOr<std::vector<float>> TrainingClassWeights(const v1::JobSpec& spec, const JobData& data);
+
+// The order of the training examples, one global order on every rank: uniform (data.shuffle) or,
+// with data.sampling BALANCED, class-balanced epochs over data.train's labels, which every rank
+// holds (CanShardJobData keeps balanced jobs unsharded).
+StatusOr<Sampler> TrainingSampler(const v1::JobSpec& spec, const JobData& data);
 
 // The fold a cross-validated spec (data.folds) trains: data.fold, or FAILED_PRECONDITION when
 // it is unset (the caller runs the folds: CrossValidate).

@@ -111,8 +111,10 @@ StatusOr<int64_t> TrainingShards::LoadEpoch(int64_t epoch, int64_t first_step,
 }
 
 StatusOr<bool> CanShardJobData(const v1::JobSpec& spec, dist::Communicator& comm) {
-  // Stratifying needs every label: each rank then reads the whole set.
-  if (comm.size() == 1 || spec.task() == v1::CLUSTERING || spec.data().stratify()) return false;
+  // Stratifying and balanced sampling need every label: each rank then reads the whole set.
+  if (comm.size() == 1 || spec.task() == v1::CLUSTERING || spec.data().stratify() ||
+      spec.data().sampling() == v1::BALANCED)
+    return false;
   const v1::DataFormat format = ResolveFormat(spec.data().train());
   if (format != v1::IDX && format != v1::NPY) return false;
   StatusOr<ArraySourceInfo> info = InspectArraySource(spec, spec.data().train());

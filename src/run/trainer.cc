@@ -102,9 +102,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   ParameterSet params(*model);
   HEARTH_RETURN_IF_ERROR(dist::CollectiveError(dist::CheckSameModel(*comm, params)));
   // One global order of examples; each rank takes its block of every global batch.
-  HEARTH_ASSIGN_OR_RETURN(
-      Sampler sampler, Sampler::Create(data.train_size, spec.seed(),
-                                       spec.data().has_shuffle() ? spec.data().shuffle() : true));
+  HEARTH_ASSIGN_OR_RETURN(Sampler sampler, run::TrainingSampler(spec, data));
   HEARTH_ASSIGN_OR_RETURN(DataLoader loader,
                           data.shards
                               ? DataLoader::CreatePartial(sampler, spec.global_batch_size())

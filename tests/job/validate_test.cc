@@ -406,5 +406,27 @@ TEST(ValidateJobSpec, DataCleaningFieldsSayWhatIsWrong) {
       Contains(testing::ValidationMessage(spec), "data.deduplicate: only CSV training data"));
 }
 
+TEST(ValidateJobSpec, BalancedSamplingNeedsClassesAShuffleAndNoClassWeights) {
+  v1::JobSpec spec = SpecFromJson(kRegressionSpec);
+  spec.mutable_data()->set_sampling(v1::BALANCED);
+  EXPECT_EQ(testing::ValidationMessage(spec),
+            "data.sampling: BALANCED balances classes; only a CLASSIFICATION task has them");
+
+  spec = SpecFromJson(testing::kCnnSpec);
+  spec.mutable_data()->set_sampling(v1::BALANCED);
+  EXPECT_TRUE(ValidateJobSpec(spec).ok()) << ValidateJobSpec(spec);
+  spec.mutable_data()->set_shuffle(false);
+  spec.mutable_loss()->set_class_weight("balanced");
+  const std::string message = testing::ValidationMessage(spec);
+  EXPECT_TRUE(Contains(message,
+                       "data.sampling: BALANCED draws every epoch at random: remove "
+                       "data.shuffle: false"))
+      << message;
+  EXPECT_TRUE(Contains(message,
+                       "data.sampling: BALANCED and loss.class_weight(s) both correct the class "
+                       "imbalance, and together overcorrect it: keep one"))
+      << message;
+}
+
 }  // namespace
 }  // namespace hearth

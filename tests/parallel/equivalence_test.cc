@@ -56,6 +56,21 @@ TEST_F(EquivalenceTest, CrossValidationOnTwoWorkersMatchesOneFoldByFold) {
   EXPECT_TRUE(std::filesystem::exists(JoinPath(two, kCrossValidationFileName)));
 }
 
+// Balanced sampling: the epoch's examples come from every rank's copy of the labels, so two
+// workers play the one order one process plays.
+TEST_F(EquivalenceTest, BalancedSamplingOnTwoWorkersMatchesOne) {
+  std::string job = MlpJob(csv_, 2);
+  job.replace(job.find("\"validation_fraction\": 0.2"), 26,
+              "\"validation_fraction\": 0.2, \"sampling\": \"BALANCED\"");
+  const Checkpoint one = MustLoadCheckpoint(CheckpointFile(Train("b1", job, 1), 20));
+  const Checkpoint two = MustLoadCheckpoint(CheckpointFile(Train("b2", job, 2), 20));
+  EXPECT_EQ(MetadataInt(two, "workers"), 2);
+  EXPECT_LE(MaxRelativeDifference(two, one), 1e-5);
+  const Checkpoint uniform =
+      MustLoadCheckpoint(CheckpointFile(Train("u1", MlpJob(csv_, 2), 1), 20));
+  EXPECT_GT(MaxRelativeDifference(uniform, one), 1e-3) << "the sampling changed nothing";
+}
+
 TEST_F(EquivalenceTest, DeterministicModeIsBitIdenticalForOneTwoAndFourWorkers) {
   // Dropout too: its masks follow the micro-shard, not the rank.
   const std::string job = MlpJob(csv_, 2, R"("deterministic": true,)", /*dropout=*/true);
