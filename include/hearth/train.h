@@ -48,6 +48,11 @@ struct TrainResult {
   int64_t steps = 0;        // optimizer updates done in total (including before a resume)
   int64_t epochs = 0;       // epochs completed
   double wall_seconds = 0;  // this process's training time
+  // Before training: this process's seconds reading, splitting and preprocessing the data, and
+  // of those the seconds fitting data.preprocessing and applying it (once per load, never per
+  // step; a sharded job applies it to each epoch's rows as read, not counted here).
+  double data_seconds = 0;
+  double preprocess_seconds = 0;
   double examples_per_second = 0;
   double train_loss = 0;  // mean loss over the last epoch trained
   MetricResults validation_metrics;

@@ -209,6 +209,8 @@ int Run(const ParsedArgs& args) {
         .Add("steps", result->steps)
         .Add("epochs", result->epochs)
         .Add("wall_seconds", result->wall_seconds)
+        .Add("data_seconds", result->data_seconds)
+        .Add("preprocess_seconds", result->preprocess_seconds)
         .Add("examples_per_second", result->examples_per_second)
         .Add("train_loss", result->train_loss)
         .Add("validation_metrics", result->validation_metrics)

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "data/column_stats.h"
 #include "data/preprocess_ops.h"
 
 namespace hearth::data_internal {
@@ -16,23 +17,43 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// Every part's rows of x (flat, row-major), gathered in row order: the whole training set.
-StatusOr<std::vector<double>> GatherRowsOf(const Tensor& x, const FitContext& ctx) {
+// Every part's values of the flagged columns of x, without the missing ones, gathered in row order
+// (the whole training set's); empty for the columns not flagged. Only those columns travel, and
+// as float32 values they sort as they would in double.
+StatusOr<std::vector<std::vector<float>>> GatherColumns(const Tensor& x, const FitContext& ctx,
+                                                        const std::vector<bool>& wanted) {
+  const int64_t width = RowWidth(x);
+  const auto rows = static_cast<size_t>(width == 0 ? 0 : x.numel() / width);
+  std::vector<int64_t> columns;
+  for (int64_t j = 0; j < width; ++j)
+    if (wanted[j]) columns.push_back(j);
+  std::vector<std::vector<float>> out(static_cast<size_t>(width));
   const float* p = x.f32();
-  const std::vector<double> mine(p, p + x.numel());
+  if (ctx.reducer == &SinglePartReducer()) {
+    for (int64_t j : columns) out[static_cast<size_t>(j)].reserve(rows);
+    for (size_t i = 0; i < rows; ++i) {
+      const float* row = p + i * static_cast<size_t>(width);
+      for (int64_t j : columns)
+        if (!std::isnan(row[j])) out[static_cast<size_t>(j)].push_back(row[j]);
+    }
+    return out;
+  }
+  // Column-major, so each part's block of a column is contiguous; read row by row.
+  std::vector<double> mine(columns.size() * rows);
+  for (size_t i = 0; i < rows; ++i) {
+    const float* row = p + i * static_cast<size_t>(width);
+    for (size_t c = 0; c < columns.size(); ++c) mine[c * rows + i] = row[columns[c]];
+  }
   HEARTH_ASSIGN_OR_RETURN(std::vector<std::vector<double>> parts, ctx.reducer->Gather(mine));
-  std::vector<double> all;
-  for (const std::vector<double>& part : parts) all.insert(all.end(), part.begin(), part.end());
-  return all;
-}
-
-// Column j's values of gathered rows, without the missing ones, sorted.
-std::vector<double> SortedColumn(const std::vector<double>& rows, int64_t width, int64_t j) {
-  std::vector<double> column;
-  for (size_t i = static_cast<size_t>(j); i < rows.size(); i += static_cast<size_t>(width))
-    if (!std::isnan(rows[i])) column.push_back(rows[i]);
-  std::sort(column.begin(), column.end());
-  return column;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    std::vector<float>& column = out[static_cast<size_t>(columns[c])];
+    for (const std::vector<double>& part : parts) {
+      const size_t part_rows = part.size() / columns.size();
+      for (size_t i = c * part_rows; i < (c + 1) * part_rows; ++i)
+        if (!std::isnan(part[i])) column.push_back(static_cast<float>(part[i]));
+    }
+  }
+  return out;
 }
 
 // The step's columns (imputed or clipped) as flags over `width` (all when it lists none).
@@ -45,22 +66,6 @@ StatusOr<std::vector<bool>> ListedColumns(const PreprocessStep& step, int64_t wi
     imputed[c] = true;
   }
   return imputed;
-}
-
-double MostFrequent(const std::vector<double>& sorted) {
-  double best = sorted[0];
-  size_t best_count = 0;
-  for (size_t i = 0; i < sorted.size();) {
-    size_t j = i;
-    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-    // Strictly more: among equally frequent values the smallest (first) wins, as sklearn.
-    if (j - i > best_count) {
-      best = sorted[i];
-      best_count = j - i;
-    }
-    i = j;
-  }
-  return best;
 }
 
 // A float32 [width] tensor of the values.
@@ -88,16 +93,6 @@ Status CheckFlags(const NamedTensor& stat) {
 
 }  // namespace
 
-double SortedQuantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  const double t = pos - static_cast<double>(lo);
-  // numpy's _lerp: exact at both ends.
-  const double a = sorted[lo], b = sorted[hi];
-  return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
-}
-
 StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor& x,
                                         const FitContext& ctx) {
   const int64_t width = RowWidth(x);
@@ -106,24 +101,25 @@ StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor
   // An infinity is refused here; a missing value in a column this step does not fill passes on
   // (to another impute step, or to the step that will say it needs one).
   const float* p = x.f32();
-  for (int64_t i = 0; local.ok() && i < x.numel(); ++i) {
-    const int64_t j = i % width;
-    if (std::isinf(p[i]))
-      local = absl::InvalidArgumentError(
-          absl::StrFormat("row %d, feature %d is %g; cannot fit on infinite values",
-                          ctx.first_row + i / width, j, p[i]));
-  }
-  HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(local));
-
-  std::vector<float> fill(static_cast<size_t>(width), kNaN), indicator(width, 0.0f);
+  const int64_t rows = x.dim(0);
   // Missing counts per column, summed over the parts.
   std::vector<double> missing(static_cast<size_t>(width), 0.0);
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (std::isnan(p[i])) missing[i % width] += 1;
+  for (int64_t r = 0; local.ok() && r < rows; ++r) {
+    const float* row = p + r * width;
+    for (int64_t j = 0; j < width; ++j) {
+      if (std::isnan(row[j])) missing[j] += 1;
+      if (std::isinf(row[j]))
+        local = absl::InvalidArgumentError(
+            absl::StrFormat("row %d, feature %d is %g; cannot fit on infinite values",
+                            ctx.first_row + r, j, row[j]));
+    }
+  }
+  HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(local));
   HEARTH_RETURN_IF_ERROR(ctx.reducer->Sum(missing));
-  std::vector<double> rows;
+  std::vector<float> fill(static_cast<size_t>(width), kNaN), indicator(width, 0.0f);
+  std::vector<std::vector<float>> columns(static_cast<size_t>(width));
   if (step.strategy != ImputeStrategy::kConstant) {
-    HEARTH_ASSIGN_OR_RETURN(rows, GatherRowsOf(x, ctx));
+    HEARTH_ASSIGN_OR_RETURN(columns, GatherColumns(x, ctx, *imputed));
   }
   for (int64_t j = 0; j < width; ++j) {
     if (!(*imputed)[j]) continue;
@@ -132,7 +128,7 @@ StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor
       fill[j] = step.fill_value;
       continue;
     }
-    const std::vector<double> values = SortedColumn(rows, width, j);
+    std::vector<float>& values = columns[static_cast<size_t>(j)];
     if (values.empty())
       return absl::InvalidArgumentError(absl::StrFormat(
           "feature %d has no values in the training rows to take a %s of; fill it with a "
@@ -143,13 +139,12 @@ StatusOr<std::vector<Tensor>> FitImpute(const PreprocessStep& step, const Tensor
       case ImputeStrategy::kMean: {
         // Summed in row order, as one process would.
         double sum = 0;
-        for (size_t i = static_cast<size_t>(j); i < rows.size(); i += static_cast<size_t>(width))
-          if (!std::isnan(rows[i])) sum += rows[i];
+        for (double value : values) sum += value;
         v = sum / static_cast<double>(values.size());
         break;
       }
       case ImputeStrategy::kMedian:
-        v = SortedQuantile(values, 0.5);
+        v = Quantiles(values, std::vector<double>{0.5})[0];
         break;
       case ImputeStrategy::kMostFrequent:
         v = MostFrequent(values);
@@ -214,12 +209,15 @@ StatusOr<std::vector<Tensor>> FitRobustScale(const PreprocessStep&, const Tensor
                                              const FitContext& ctx) {
   HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(CheckFinite(x, ctx.first_row)));
   const int64_t width = RowWidth(x);
-  HEARTH_ASSIGN_OR_RETURN(std::vector<double> rows, GatherRowsOf(x, ctx));
+  HEARTH_ASSIGN_OR_RETURN(
+      std::vector<std::vector<float>> columns,
+      GatherColumns(x, ctx, std::vector<bool>(static_cast<size_t>(width), true)));
   Tensor center = Tensor::Empty(FeatureShape(x)), scale = Tensor::Empty(FeatureShape(x));
   for (int64_t j = 0; j < width; ++j) {
-    const std::vector<double> v = SortedColumn(rows, width, j);
-    const double iqr = SortedQuantile(v, 0.75) - SortedQuantile(v, 0.25);
-    center.f32()[j] = static_cast<float>(SortedQuantile(v, 0.5));
+    const std::vector<double> q =
+        Quantiles(columns[static_cast<size_t>(j)], std::vector<double>{0.25, 0.5, 0.75});
+    const double iqr = q[2] - q[0];
+    center.f32()[j] = static_cast<float>(q[1]);
     // sklearn's _handle_zeros_in_scale: a spread of 0 (or below rounding) divides by 1.
     const auto s = static_cast<float>(iqr);
     scale.f32()[j] = iqr < 10 * std::numeric_limits<double>::epsilon() || s == 0.0f ? 1.0f : s;
@@ -237,9 +235,9 @@ StatusOr<std::vector<Tensor>> FitClip(const PreprocessStep& step, const Tensor& 
                                       const FitContext& ctx) {
   HEARTH_RETURN_IF_ERROR(ctx.reducer->Agree(CheckFinite(x, ctx.first_row)));
   const int64_t width = RowWidth(x);
-  HEARTH_ASSIGN_OR_RETURN(std::vector<double> rows, GatherRowsOf(x, ctx));
-  Tensor lower = Tensor::Empty(FeatureShape(x)), upper = Tensor::Empty(FeatureShape(x));
   HEARTH_ASSIGN_OR_RETURN(std::vector<bool> clipped, ListedColumns(step, width));
+  HEARTH_ASSIGN_OR_RETURN(std::vector<std::vector<float>> columns, GatherColumns(x, ctx, clipped));
+  Tensor lower = Tensor::Empty(FeatureShape(x)), upper = Tensor::Empty(FeatureShape(x));
   for (int64_t j = 0; j < width; ++j) {
     if (!clipped[j]) {
       // Bounds no float exceeds: the column passes unchanged.
@@ -247,9 +245,10 @@ StatusOr<std::vector<Tensor>> FitClip(const PreprocessStep& step, const Tensor& 
       upper.f32()[j] = std::numeric_limits<float>::max();
       continue;
     }
-    const std::vector<double> v = SortedColumn(rows, width, j);
-    lower.f32()[j] = static_cast<float>(SortedQuantile(v, step.lower));
-    upper.f32()[j] = static_cast<float>(SortedQuantile(v, step.upper));
+    const std::vector<double> q =
+        Quantiles(columns[static_cast<size_t>(j)], std::vector<double>{step.lower, step.upper});
+    lower.f32()[j] = static_cast<float>(q[0]);
+    upper.f32()[j] = static_cast<float>(q[1]);
   }
   return std::vector<Tensor>{lower, upper};
 }
@@ -263,10 +262,12 @@ StatusOr<Tensor> ApplyClip(const PreprocessStep&, const std::vector<Tensor>& sta
   const float* hi = stats[1].f32();
   const float* in = x.f32();
   float* y = out.f32();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const int64_t j = i % width;
+  for (int64_t r = 0, rows = x.dim(0); r < rows; ++r) {
+    const float* xr = in + r * width;
+    float* yr = y + r * width;
     // NaN stays NaN (std::clamp would return a bound for it on some inputs).
-    y[i] = in[i] < lo[j] ? lo[j] : in[i] > hi[j] ? hi[j] : in[i];
+    for (int64_t j = 0; j < width; ++j)
+      yr[j] = xr[j] < lo[j] ? lo[j] : xr[j] > hi[j] ? hi[j] : xr[j];
   }
   return out;
 }
@@ -288,7 +289,8 @@ StatusOr<Tensor> ApplyLog1p(const PreprocessStep&, const std::vector<Tensor>&, c
                             bool in_place) {
   const int64_t width = RowWidth(x);
   const float* in = x.f32();
-  for (int64_t i = 0; i < x.numel(); ++i)
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i < n; ++i)
     if (in[i] <= -1.0f)
       return absl::InvalidArgumentError(absl::StrFormat(
           "row %d, feature %d is %g; log1p needs values above -1 (shift or clip the feature "
@@ -296,7 +298,7 @@ StatusOr<Tensor> ApplyLog1p(const PreprocessStep&, const std::vector<Tensor>&, c
           i / width, i % width, in[i]));
   Tensor out = in_place ? x : Tensor::Empty(x.shape());
   float* y = out.f32();
-  for (int64_t i = 0; i < x.numel(); ++i) y[i] = std::log1p(in[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::log1p(in[i]);
   return out;
 }
 
@@ -307,9 +309,12 @@ StatusOr<std::vector<Tensor>> FitDropConstant(const PreprocessStep&, const Tenso
   constexpr float kInf = std::numeric_limits<float>::infinity();
   std::vector<float> lo(static_cast<size_t>(width), kInf), hi(static_cast<size_t>(width), -kInf);
   const float* p = x.f32();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    lo[i % width] = std::min(lo[i % width], p[i]);
-    hi[i % width] = std::max(hi[i % width], p[i]);
+  for (int64_t r = 0, rows = x.dim(0); r < rows; ++r) {
+    const float* row = p + r * width;
+    for (int64_t j = 0; j < width; ++j) {
+      lo[j] = std::min(lo[j], row[j]);
+      hi[j] = std::max(hi[j], row[j]);
+    }
   }
   HEARTH_RETURN_IF_ERROR(ctx.reducer->Min(lo));
   HEARTH_RETURN_IF_ERROR(ctx.reducer->Max(hi));

@@ -85,8 +85,6 @@ StatusOr<std::vector<Tensor>> FitDropConstant(const PreprocessStep& step, const 
 StatusOr<Tensor> ApplyDropConstant(const PreprocessStep& step, const std::vector<Tensor>& stats,
                                    const Tensor& x, bool in_place);
 Status ValidateDropConstant(const PreprocessStep& step, const std::vector<NamedTensor>& stats);
-// numpy.percentile(sorted, 100 * q) with linear interpolation; `sorted` is not empty.
-double SortedQuantile(const std::vector<double>& sorted, double q);
 
 // A one-hot column's categories start with this when min_frequency pooled some of them: its
 // output column is theirs (and an unknown category's). No float category can equal it.

@@ -6,6 +6,7 @@
 #include "hearth/job.h"
 #include "hearth/ops.h"
 #include "hearth/sampler.h"
+#include "run/run_common.h"
 #include "run/sharded_data.h"
 
 namespace hearth::run {
@@ -56,6 +57,7 @@ StatusOr<Tensor> PrepareFeatures(const Tensor& features, const Preprocessor& pre
 }
 
 StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
+  const double start = WallSeconds();
   JobData data;
   const v1::DataSpec& d = spec.data();
   HEARTH_ASSIGN_OR_RETURN(data.train, ReadDataSource(spec, d.train()));
@@ -91,13 +93,20 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
   }
 
   HEARTH_ASSIGN_OR_RETURN(data.preprocess, MakePreprocessor(spec));
-  if (!data.preprocess.empty())
-    HEARTH_RETURN_IF_ERROR(data.preprocess.Fit(FlatRows(data.train.features)));
+  const double fit_start = WallSeconds();
+  // Fitting passes the training rows through every step but the last anyway: FitApply keeps
+  // that output instead of applying the whole pipeline to them a second time.
+  Tensor preprocessed_train;
+  if (!data.preprocess.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(preprocessed_train,
+                            data.preprocess.FitApply(FlatRows(data.train.features)));
+  }
   // The model's input shape comes from the preprocessed data (one-hot changes the width).
   data.record_shape = ExampleShape(data.train);
   HEARTH_ASSIGN_OR_RETURN(Shape preprocessed,
                           PreprocessedExampleShape(data.record_shape, data.preprocess));
   HEARTH_ASSIGN_OR_RETURN(data.example_shape, ResolveInputShape(spec, preprocessed));
+  double preprocess_seconds = WallSeconds() - fit_start;
   data.num_outputs = NumOutputs(spec, data.train);
   data.train_size = data.train.size();
   data.validation_size = data.validation.size();
@@ -110,15 +119,27 @@ StatusOr<JobData> LoadJobData(const v1::JobSpec& spec) {
   for (Part part : {Part{&data.train, "data.train"}, Part{&data.validation, "data.validation"},
                     Part{&data.test, "data.test"}}) {
     if (part.set->size() == 0) continue;
-    HEARTH_ASSIGN_OR_RETURN(part.set->features, PrepareFeatures(part.set->features, data.preprocess,
-                                                                data.example_shape, part.name));
+    const double apply_start = WallSeconds();
+    const bool done = part.set == &data.train && preprocessed_train.defined();
+    HEARTH_ASSIGN_OR_RETURN(
+        part.set->features,
+        PrepareFeatures(done ? preprocessed_train : part.set->features,
+                        done ? Preprocessor() : data.preprocess, data.example_shape, part.name));
+    preprocess_seconds += WallSeconds() - apply_start;
   }
+  data.preprocess_seconds = preprocess_seconds;
+  data.load_seconds = WallSeconds() - start;
   return data;
 }
 
 StatusOr<JobData> LoadJobData(const v1::JobSpec& spec, dist::Communicator& comm) {
   HEARTH_ASSIGN_OR_RETURN(bool sharded, CanShardJobData(spec, comm));
-  if (sharded) return LoadShardedJobData(spec, comm);
+  if (sharded) {
+    const double start = WallSeconds();
+    StatusOr<JobData> data = LoadShardedJobData(spec, comm);
+    if (data.ok()) data->load_seconds = WallSeconds() - start;
+    return data;
+  }
   // Each rank reads the data itself; a rank that cannot (a file missing on its machine) stops
   // them all with its error.
   StatusOr<JobData> data = LoadJobData(spec);

@@ -29,6 +29,11 @@ struct JobData {
   int64_t test_size = 0;
   // Training rows data.deduplicate dropped as repeats.
   int64_t duplicates_removed = 0;
+  // This rank's seconds reading, splitting and preprocessing the data, and of those the seconds
+  // fitting data.preprocessing and applying it to the sets held (a sharded job applies it to each
+  // epoch's rows as they are read, which these do not count).
+  double load_seconds = 0;
+  double preprocess_seconds = 0;
   // Set when this rank reads only its own rows of the training files (run/sharded_data.h).
   std::shared_ptr<const TrainingShards> shards;
 };

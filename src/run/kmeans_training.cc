@@ -47,6 +47,8 @@ StatusOr<TrainResult> TrainKMeans(const v1::JobSpec& spec, const TrainOptions& o
         x, shard, [&](ClusterStats& stats) { return dist::AllReduceClusterStats(comm, stats); }));
   }
   TrainResult result;
+  result.data_seconds = data.load_seconds;
+  result.preprocess_seconds = data.preprocess_seconds;
   result.steps = kmeans.iterations();
   result.epochs = 1;
   result.wall_seconds = WallSeconds() - start;

@@ -9,6 +9,7 @@
 #include "hearth/dist/collectives.h"
 #include "hearth/job.h"
 #include "run/fit_reducer.h"
+#include "run/run_common.h"
 
 namespace hearth::run {
 namespace {
@@ -167,10 +168,12 @@ StatusOr<JobData> LoadShardedJobData(const v1::JobSpec& spec, dist::Communicator
                                          : ReadLabelRows(spec, d.train(), fit_records);
   HEARTH_RETURN_IF_ERROR(agree(fit_rows.status()));
   if (needs_fit) {
+    const double fit_start = WallSeconds();
     CommFitReducer reducer(comm);
     Status fitted = data.preprocess.FitPart(FlatRows(fit_rows->features), data.train_size, rank,
                                             world, reducer);
     if (!fitted.ok()) return Together(fitted);
+    data.preprocess_seconds = WallSeconds() - fit_start;
   }
   int64_t outputs = NumOutputs(spec, *fit_rows);
   HEARTH_RETURN_IF_ERROR(

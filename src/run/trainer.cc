@@ -140,6 +140,8 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
                               &class_weights};
 
   TrainResult result;
+  result.data_seconds = data.load_seconds;
+  result.preprocess_seconds = data.preprocess_seconds;
   result.workers = world;
   TrainingPosition pos;
   run::EarlyStopping early_stopping(spec);

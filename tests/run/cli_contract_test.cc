@@ -164,8 +164,12 @@ TEST(CliContractTest, TrainJsonPrintsExactlyOneObjectWithTheResults) {
   const std::optional<testing::Json> report = ParseJson(r.out);
   ASSERT_TRUE(report.has_value()) << r.out;
   ASSERT_TRUE(report->is_object());
-  for (const char* key : {"steps", "epochs", "wall_seconds", "examples_per_second", "train_loss"})
+  for (const char* key : {"steps", "epochs", "wall_seconds", "data_seconds", "preprocess_seconds",
+                          "examples_per_second", "train_loss"})
     EXPECT_EQ((*report)[key].type, testing::Json::Type::kNumber) << key << " in " << r.out;
+  // Reading the data takes time; the preprocessing (if any) is part of it.
+  EXPECT_GT((*report)["data_seconds"].number, 0);
+  EXPECT_LE((*report)["preprocess_seconds"].number, (*report)["data_seconds"].number);
   EXPECT_EQ((*report)["steps"].number, 30);  // 160 training rows, batches of 16, 3 epochs
   EXPECT_EQ((*report)["epochs"].number, 3);
   EXPECT_GT((*report)["examples_per_second"].number, 0);
