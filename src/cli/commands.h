@@ -8,6 +8,10 @@
 #include "cli/json_writer.h"
 #include "hearth/v1/report.pb.h"
 
+namespace hearth::v1 {
+class SweepSpec;
+}
+
 namespace hearth::cli {
 
 struct Command {
@@ -44,6 +48,10 @@ const Command& CancelCommand();
 const Command& CheckpointsCommand();
 const Command& DownloadCommand();
 const Command& SweepCommand();
+// Submits `sweep` to the coordinator named by `args` and prints it as `hearth sweep` does
+// (--follow, --json); the exit status. Also how `hearth submit` runs a cross-validated job.
+int SubmitSweepAndReport(const CommandSpec& spec, const ParsedArgs& args,
+                         const v1::SweepSpec& sweep);
 const Command& DeployCommand();
 const Command& ModelsCommand();
 const Command& UndeployCommand();

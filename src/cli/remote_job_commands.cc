@@ -17,6 +17,23 @@ namespace {
 
 constexpr char kJsonHelp[] = "print the result as one JSON object (for scripts)";
 
+// A job with data.folds runs on hearthd as a sweep without parameters: one job per fold, in
+// parallel within the slots, the folds' mean and spread on the sweep (docs/coordinator.md).
+int SubmitCrossValidation(const ParsedArgs& args, const v1::JobSpec& job, int64_t workers) {
+  v1::SweepSpec sweep;
+  sweep.set_name(job.name());
+  *sweep.mutable_base() = job;
+  if (workers > 0) sweep.mutable_base()->set_workers(static_cast<int32_t>(workers));
+  sweep.set_method(v1::SweepSpec::GRID);
+  // Ranked by the first metric the job names, as `hearth train` lists it first; else the loss.
+  sweep.set_metric(job.metrics().empty() ? "val_loss" : "val_" + job.metrics(0));
+  std::fprintf(stderr,
+               "data.folds: submitting the %d folds as a cross-validation sweep (one job per "
+               "fold, in parallel); `hearth status SWEEP` shows each fold's %s and their mean\n",
+               job.data().folds(), sweep.metric().c_str());
+  return SubmitSweepAndReport(SubmitCommand().spec, args, sweep);
+}
+
 int RunSubmit(const ParsedArgs& args) {
   const CommandSpec& spec = SubmitCommand().spec;
   const std::string& path = args.positionals[0];
@@ -27,6 +44,8 @@ int RunSubmit(const ParsedArgs& args) {
     return Fail(spec, absl::Status(s.code(), absl::StrFormat("%s: %s", path, s.message())));
   auto workers = PositiveIntFlag(args, "workers", 0, 4096);
   if (!workers.ok()) return Fail(spec, workers.status());
+  if (job->data().folds() > 0 && !job->data().has_fold())
+    return SubmitCrossValidation(args, *job, *workers);
   auto client = RemoteClient::Connect(args);
   if (!client.ok()) return Fail(spec, client.status());
 
@@ -227,7 +246,9 @@ const Command& SubmitCommand() {
        "the job id. --follow then shows the job's progress like local training and exits 0 if\n"
        "it succeeds, 1 if it fails (with the failing rank's error and log tail) or is\n"
        "cancelled. Ctrl-C stops following, not the job. Data paths in the spec are read by\n"
-       "hearthd, inside its data roots.",
+       "hearthd, inside its data roots. A spec with data.folds (k-fold cross-validation) is\n"
+       "submitted as a sweep of one job per fold, run in parallel: it prints the sweep id,\n"
+       "and --follow shows the folds and their mean as `hearth sweep --follow` does.",
        {"JOB.json"},
        WithConnectionFlags(
            {{"workers", "N", "worker processes (default: the job's \"workers\", else 1)"},

@@ -108,10 +108,17 @@ int RunSweep(const ParsedArgs& args) {
   const CommandSpec& spec = SweepCommand().spec;
   auto sweep_spec = LoadSweepSpec(args.positionals[0]);
   if (!sweep_spec.ok()) return Fail(spec, sweep_spec.status());
+  return SubmitSweepAndReport(spec, args, *sweep_spec);
+}
+
+}  // namespace
+
+int SubmitSweepAndReport(const CommandSpec& spec, const ParsedArgs& args,
+                         const v1::SweepSpec& sweep_spec) {
   auto client = RemoteClient::Connect(args);
   if (!client.ok()) return Fail(spec, client.status());
   v1::SubmitSweepRequest request;
-  *request.mutable_spec() = *sweep_spec;
+  *request.mutable_spec() = sweep_spec;
   v1::Sweep sweep;
   auto context = (*client)->NewContext();
   const grpc::Status status = (*client)->stub().SubmitSweep(context.get(), request, &sweep);
@@ -135,8 +142,6 @@ int RunSweep(const ParsedArgs& args) {
   }
   return ended.state() == v1::SUCCEEDED ? 0 : 1;
 }
-
-}  // namespace
 
 const Command& SweepCommand() {
   static const Command command{

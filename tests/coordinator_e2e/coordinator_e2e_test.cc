@@ -196,11 +196,33 @@ TEST_F(CoordinatorTest, ACrossValidatedSweepRanksPointsByTheirFoldsMean) {
   auto hearthd = Start();
   std::string base = MlpJob(csv_, 2);
   base.replace(base.find("\"validation_fraction\": 0.2"), 26, "\"folds\": 3");
-  // hearthd runs folds as a sweep's trials, not as one job.
+  // hearthd runs folds as a sweep's trials, not as one job: SubmitJob says so, and `hearth
+  // submit` makes the sweep itself (one trial per fold, ranked by the first metric).
+  v1::SubmitJobRequest job_request;
+  *job_request.mutable_spec() = MustParseSpec(base);
+  v1::SubmitJobResponse job_response;
+  auto stub = v1::Coordinator::NewStub(Channel(*hearthd));
+  const grpc::Status refused = stub->SubmitJob(Context().get(), job_request, &job_response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(Contains(refused.error_message(), "spec.data.folds: hearthd runs the folds"))
+      << refused.error_message();
   WriteFileOrFail(dir_.file("cv.json"), base);
-  const CommandResult submitted = hearthd->Hearth({"submit", dir_.file("cv.json")});
-  EXPECT_EQ(submitted.exit_code, 1);
-  EXPECT_TRUE(Contains(submitted.err, "spec.data.folds: hearthd runs the folds")) << submitted.err;
+  const CommandResult submitted =
+      hearthd->Hearth({"submit", dir_.file("cv.json"), "--follow", "--json"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.out << submitted.err;
+  EXPECT_TRUE(Contains(submitted.err, "data.folds: submitting the 3 folds as a cross-validation"))
+      << submitted.err;
+  std::optional<Json> cv = ParseJson(SplitLines(submitted.out).back());
+  ASSERT_TRUE(cv.has_value()) << submitted.out;
+  EXPECT_EQ((*cv)["spec"]["metric"].string, "val_accuracy");
+  const std::vector<Json>& folds = (*cv)["trials"].array;
+  ASSERT_EQ(folds.size(), 3u);
+  double fold_sum = 0;
+  for (const Json& t : folds) {
+    EXPECT_EQ(t["state"].string, "SUCCEEDED");
+    fold_sum += t["metric_value"].number;
+  }
+  EXPECT_NEAR(folds[2]["cv_mean"].number, fold_sum / 3, 1e-9);
 
   const std::string sweep = dir_.file("sweep.json");
   WriteFileOrFail(sweep, absl::StrFormat(R"({"name": "cv", "base": %s,
@@ -233,7 +255,7 @@ TEST_F(CoordinatorTest, ACrossValidatedSweepRanksPointsByTheirFoldsMean) {
   const CommandResult shown = hearthd->Hearth({"status", (*final_sweep)["id"].string});
   EXPECT_TRUE(Contains(shown.out, "CV MEAN +- STD")) << shown.out;
   EXPECT_TRUE(Contains(shown.out,
-                       "best: trial 4 (j-000004, optimizer.lr=0.1 data.fold=0) and its other "
+                       "best: trial 4 (j-000007, optimizer.lr=0.1 data.fold=0) and its other "
                        "folds: cross-validated val_loss"))
       << shown.out;
 }
