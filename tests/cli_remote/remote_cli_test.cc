@@ -11,6 +11,7 @@
 
 #include "cli_remote/remote_test_util.h"
 #include "run/cli_runner.h"
+#include "run/help_reference.h"
 #include "run/run_test_util.h"
 
 namespace hearth {
@@ -110,21 +111,7 @@ TEST(RemoteHelpTest, ReadmeCommandReferenceMatchesHelp) {
   ASSERT_FALSE(readme.empty());
   const CommandResult top = RunHearth({"--help"});
   EXPECT_TRUE(Contains(readme, "`hearth --help`:\n\n```\n" + top.out + "```\n"));
-  const std::regex flag_line(R"(^  (--\S+(?: \S+)?)\s{2,}(.*)$)");
-  for (const auto& c : RemoteCommands()) {
-    SCOPED_TRACE(c.command);
-    const CommandResult r = RunHearth({c.command, "--help"});
-    const std::vector<std::string> lines = testing::SplitLines(r.out);
-    ASSERT_FALSE(lines.empty());
-    const std::string usage = lines[0].substr(std::string("usage: ").size());
-    EXPECT_TRUE(Contains(readme, "\n`" + usage + "` — "));
-    for (const std::string& line : lines) {
-      std::smatch m;
-      if (std::regex_match(line, m, flag_line)) {
-        EXPECT_TRUE(Contains(readme, "\n| `" + m[1].str() + "` | " + m[2].str() + " |\n"));
-      }
-    }
-  }
+  for (const auto& c : RemoteCommands()) testing::ExpectReadmeDocumentsHelp(readme, c.command);
 }
 
 // One line on stderr, "hearth <command>: <reason>", exit status 1.

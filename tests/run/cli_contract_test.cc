@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_replace.h"
 #include "run/cli_runner.h"
+#include "run/help_reference.h"
 #include "run/run_test_util.h"
 
 namespace hearth {
@@ -77,22 +78,8 @@ TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
 TEST(CliContractTest, ReadmeReferenceOfTheDataCommandsMatchesHelp) {
   const std::string readme = testing::ReadFileOrEmpty("README.md");  // tests run from the repo
   ASSERT_FALSE(readme.empty());
-  const std::regex flag_line(R"(^  (--\S+(?: \S+)?)\s{2,}(.*)$)");
-  for (const char* command : {"profile", "init", "find-lr"}) {
-    SCOPED_TRACE(command);
-    const CommandResult r = RunHearth({command, "--help"});
-    const std::vector<std::string> lines = testing::SplitLines(r.out);
-    ASSERT_FALSE(lines.empty());
-    const std::string usage = lines[0].substr(std::string("usage: ").size());
-    EXPECT_TRUE(Contains(readme, "\n`" + usage + "` — "));
-    for (const std::string& line : lines) {
-      std::smatch m;
-      if (std::regex_match(line, m, flag_line)) {
-        EXPECT_TRUE(Contains(readme, "\n| `" + m[1].str() + "` | " + m[2].str() + " |\n"))
-            << m[1].str();
-      }
-    }
-  }
+  for (const char* command : {"profile", "init", "find-lr"})
+    testing::ExpectReadmeDocumentsHelp(readme, command);
 }
 
 TEST(CliContractTest, NoCommandPrintsUsageToStderrAndFails) {

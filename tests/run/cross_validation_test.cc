@@ -57,15 +57,7 @@ v1::CrossValidationReport ReadReport(const std::string& run_dir) {
 StatusOr<CrossValidationResult> CrossValidateQuietly(const v1::JobSpec& spec,
                                                      const std::string& run_dir, bool resume,
                                                      int64_t stop_after = 0) {
-  TrainOptions options;
-  options.run_dir = run_dir;
-  options.resume = resume;
-  options.progress.quiet = true;
-  if (stop_after > 0) {
-    auto polls = std::make_shared<int64_t>(0);
-    options.stop_requested = [polls, stop_after] { return ++*polls >= stop_after; };
-  }
-  return CrossValidate(spec, options);
+  return CrossValidate(spec, testing::QuietOptions(run_dir, resume, stop_after));
 }
 
 TEST(CrossValidationTest, TrainsEveryFoldAndSummarisesItsScores) {

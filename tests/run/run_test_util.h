@@ -176,10 +176,9 @@ inline ::testing::AssertionResult BitIdentical(const Checkpoint& expected, const
 
 // ---- In-process training ------------------------------------------------------------------------
 
-// Train() quietly into run_dir. With stop_after > 0, stop_requested turns true after that many
-// updates of this call (the trainer then saves a checkpoint and returns).
-inline StatusOr<TrainResult> TrainQuietly(const v1::JobSpec& spec, const std::string& run_dir,
-                                          bool resume, int64_t stop_after = 0) {
+// Options to train quietly into run_dir. With stop_after > 0, stop_requested turns true after
+// that many updates (the trainer then saves a checkpoint and returns).
+inline TrainOptions QuietOptions(const std::string& run_dir, bool resume, int64_t stop_after = 0) {
   TrainOptions options;
   options.run_dir = run_dir;
   options.resume = resume;
@@ -188,7 +187,13 @@ inline StatusOr<TrainResult> TrainQuietly(const v1::JobSpec& spec, const std::st
     auto polls = std::make_shared<int64_t>(0);
     options.stop_requested = [polls, stop_after] { return ++*polls >= stop_after; };
   }
-  return Train(spec, options);
+  return options;
+}
+
+// Train() with QuietOptions.
+inline StatusOr<TrainResult> TrainQuietly(const v1::JobSpec& spec, const std::string& run_dir,
+                                          bool resume, int64_t stop_after = 0) {
+  return Train(spec, QuietOptions(run_dir, resume, stop_after));
 }
 
 }  // namespace hearth::testing
