@@ -16,6 +16,7 @@
 #include "hearth/nn.h"
 #include "hearth/ops.h"
 #include "hearth/optim.h"
+#include "hearth/timeline.h"
 
 namespace hearth {
 namespace {
@@ -46,6 +47,17 @@ void Dispatch() {
       },
       200000);
   std::printf("dispatch add_1elem_fwd_bwd_ns=%.0f\n", s * 1e9);
+}
+
+// One TimelineSpan, off (an atomic load) and on (two clock reads and a buffered store, the
+// buffer written out every Timeline::kFlushEvents events to /dev/null).
+void TimelineSpans() {
+  auto span = [] { TimelineSpan s("forward", "compute"); };
+  const double off = BestSeconds(span, 1000000);
+  if (!Timeline::Get().Start("/dev/null", 0).ok()) return;
+  const double on = BestSeconds(span, 1000000);
+  Timeline::Get().Stop().IgnoreError();
+  std::printf("timeline span_off_ns=%.1f span_on_ns=%.1f\n", off * 1e9, on * 1e9);
 }
 
 void Matmul(int n) {
@@ -107,6 +119,7 @@ int main(int argc, char** argv) {
   hearth::SetBlasThreads(1);
   std::printf("openblas_core=%s threads=1\n", hearth::BlasCoreName().c_str());
   if (!*only || !std::strcmp(only, "dispatch")) hearth::Dispatch();
+  if (!*only || !std::strcmp(only, "timeline")) hearth::TimelineSpans();
   if (!*only || !std::strcmp(only, "matmul"))
     for (int n : {256, 512, 1024}) hearth::Matmul(n);
   if (!*only || !std::strcmp(only, "mlp")) {

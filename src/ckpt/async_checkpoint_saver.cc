@@ -1,5 +1,7 @@
 #include "hearth/async_checkpoint_saver.h"
 
+#include "hearth/timeline.h"
+
 #include <utility>
 
 namespace hearth {
@@ -22,6 +24,7 @@ Status AsyncCheckpointSaver::Save(int64_t step, Checkpoint snapshot,
   HEARTH_RETURN_IF_ERROR(Wait());
   in_flight_ =
       std::thread([this, step, snapshot = std::move(snapshot), metric = std::move(metric)] {
+        TimelineSpan span("checkpoint write", "checkpoint", Timeline::kCheckpoint, step);
         last_ = manager_.Save(step, snapshot, metric);
       });
   return absl::OkStatus();

@@ -27,11 +27,12 @@ const Command& TrainCommand();
 const Command& EvalCommand();     // a local checkpoint only; main uses EvalAnyCommand
 const Command& PredictCommand();  // a local checkpoint only; main uses PredictAnyCommand
 const Command& InspectCommand();
-const Command& ServeCommand();    // the model server (src/serve/)
-const Command& ExportCommand();   // ONNX (src/export/)
-const Command& ProfileCommand();  // hearth/data/profile.h
-const Command& InitCommand();     // run/init_spec.h
-const Command& FindLrCommand();   // run/find_lr.h
+const Command& ServeCommand();     // the model server (src/serve/)
+const Command& ExportCommand();    // ONNX (src/export/)
+const Command& ProfileCommand();   // hearth/data/profile.h
+const Command& InitCommand();      // run/init_spec.h
+const Command& FindLrCommand();    // run/find_lr.h
+const Command& TimelineCommand();  // hearth/timeline.h
 
 // `hearth eval` and `hearth predict`: a coordinator job when the argument looks like a job id
 // (j-123) or a coordinator is named (--coordinator, or $HEARTH_COORDINATOR and the argument is not

@@ -19,7 +19,7 @@ const Command* const kLocalCommands[] = {
     &hearth::cli::PredictAnyCommand(), &hearth::cli::InspectCommand(),
     &hearth::cli::ServeCommand(),      &hearth::cli::ExportCommand(),
     &hearth::cli::ProfileCommand(),    &hearth::cli::InitCommand(),
-    &hearth::cli::FindLrCommand()};
+    &hearth::cli::FindLrCommand(),     &hearth::cli::TimelineCommand()};
 // Through the coordinator, hearthd.
 const Command* const kRemoteCommands[] = {
     &hearth::cli::SubmitCommand(),   &hearth::cli::StatusCommand(),

@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "hearth/timeline.h"
 
 namespace hearth::dist {
 
@@ -119,6 +120,14 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   }
   pending_in_bucket_.resize(buckets_.size());
   requests_.resize(buckets_.size());
+  launched_ns_.assign(buckets_.size(), -1);
+  if (Timeline::Get().on()) {
+    for (size_t b = 0; b < buckets_.size(); ++b)
+      Timeline::Get().NameRow(
+          Timeline::kBucketRows + static_cast<int>(b),
+          absl::StrFormat("allreduce bucket %d of %d (%.0f KB)", b + 1, buckets_.size(),
+                          static_cast<double>(buckets_[b].numel) * 4 / 1024));
+  }
   hook_ = [this](int param) { OnReady(param); };
   Begin();
   using Schedule = ReducerOptions::Schedule;
@@ -189,6 +198,11 @@ void GradientReducer::LaunchReadyBuckets() {
 
 Status GradientReducer::Launch(int bucket) {
   const Bucket& b = buckets_[bucket];
+  if (Timeline::Get().on()) {
+    launched_ns_[bucket] = Timeline::Now();
+    Timeline::Get().Instant("bucket ready", "comm", launched_ns_[bucket], Timeline::kTraining,
+                            bucket);
+  }
   HEARTH_ASSIGN_OR_RETURN(
       requests_[bucket],
       comm_.StartAllReduceSum(std::span(grads_ + b.offset, b.numel), names_[bucket]));
@@ -204,6 +218,7 @@ void GradientReducer::Progress() {
       return;
     }
     if (!*done) return;
+    RecordCompletion(oldest_in_flight_);
     ++oldest_in_flight_;
   }
 }
@@ -213,6 +228,8 @@ Status GradientReducer::Finish() {
   const float inverse = 1.0f / static_cast<float>(comm_.size());
   if (options_.schedule == ReducerOptions::Schedule::kFused) {
     const std::span<float> all(grads_, static_cast<size_t>(num_grads_));
+    TimelineSpan span("allreduce all gradients", "comm", Timeline::kTraining,
+                      num_grads_ * static_cast<int64_t>(sizeof(float)));
     HEARTH_RETURN_IF_ERROR(comm_.AllReduce(all, ReduceOp::kSum, "allreduce gradients"));
     if (!options_.prescaled) Scale(all, inverse);
     return absl::OkStatus();
@@ -227,12 +244,24 @@ Status GradientReducer::Finish() {
     LaunchReadyBuckets();
   }
   HEARTH_RETURN_IF_ERROR(error_);
+  // What backward did not hide: the training thread waits for the rest of the allreduces (the
+  // slowest rank's last gradients, then the transfer).
+  TimelineSpan wait("wait for gradients", "wait");
   for (size_t b = 0; b < buckets_.size(); ++b) {
     HEARTH_RETURN_IF_ERROR(comm_.Wait(requests_[b]));
+    if (static_cast<int>(b) >= oldest_in_flight_) RecordCompletion(static_cast<int>(b));
     if (!options_.prescaled)
       Scale(std::span(grads_ + buckets_[b].offset, buckets_[b].numel), inverse);
   }
   return absl::OkStatus();
+}
+
+void GradientReducer::RecordCompletion(int bucket) {
+  if (launched_ns_[bucket] < 0 || !Timeline::Get().on()) return;
+  Timeline::Get().Complete("allreduce", "comm", launched_ns_[bucket], Timeline::Now(),
+                           Timeline::kBucketRows + bucket,
+                           buckets_[bucket].numel * static_cast<int64_t>(sizeof(float)));
+  launched_ns_[bucket] = -1;
 }
 
 void Scale(std::span<float> data, float factor) {

@@ -8,6 +8,7 @@
 #include "hearth/autograd.h"
 #include "hearth/dist/deterministic.h"
 #include "hearth/ops.h"
+#include "hearth/timeline.h"
 #include "run/gradient_step.h"
 #include "run/training_state.h"
 
@@ -45,12 +46,18 @@ class DeterministicStep final : public GradientStep {
         HEARTH_ASSIGN_OR_RETURN(Tensor x, GatherRows(batch.features, rows_));
         HEARTH_ASSIGN_OR_RETURN(Tensor y, GatherRows(batch.labels, rows_));
         GradientTape tape;
-        Tensor loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
-        const float value = loss.item();
+        Tensor loss;
+        float value = 0;
+        {
+          TimelineSpan span("forward", "compute", Timeline::kTraining, s);
+          loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
+          value = loss.item();
+        }
         stats[0] += static_cast<double>(value) * (end - begin);
         if (!std::isfinite(value)) stats[3 + rank] = 1;
         // Each shard's share of the global mean: exact (a power of two) for evenly split batches.
         Tensor share = WeightedLoss(loss, end - begin, total);
+        TimelineSpan span("backward", "compute", Timeline::kTraining, s);
         tape.gradient_into(share, c_.params.params(), c_.params.grads());
         if (!leaf.empty()) std::memcpy(leaf.data(), grads, leaf.size_bytes());
       }
@@ -58,6 +65,7 @@ class DeterministicStep final : public GradientStep {
     }
     std::span<float> sum = tree_.Root();
     if (world > 1) {
+      TimelineSpan span("tree allreduce", "comm");
       HEARTH_RETURN_IF_ERROR(dist::TreeAllReduce(c_.comm, sum, scratch_));
       HEARTH_RETURN_IF_ERROR(
           c_.comm.AllReduce(std::span(stats), dist::ReduceOp::kSum, "allreduce step loss"));

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "hearth/autograd.h"
 #include "hearth/ops.h"
+#include "hearth/timeline.h"
 #include "run/gradient_step.h"
 #include "run/training_state.h"
 
@@ -63,18 +64,27 @@ class OverlappedStep final : public GradientStep {
         HEARTH_ASSIGN_OR_RETURN(y, GatherRows(batch.labels, rows_));
       }
       GradientTape tape;
-      Tensor loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
-      const float value = loss.item();
+      Tensor loss;
+      float value = 0;
+      {
+        TimelineSpan span("forward", "compute", Timeline::kTraining, m);
+        loss = MaybePoisonedLoss(c_.loss(c_.model(x), y), rank, step);
+        value = loss.item();
+      }
       stats_[0] += value * static_cast<float>(end - begin);
       if (!std::isfinite(value)) stats_[3 + rank] = 1;
       Tensor target = WeightedLoss(loss, end - begin, batch.global_size);
       if (last) HEARTH_RETURN_IF_ERROR(start_stats());
       // Gradients accumulate locally over the micro-steps; only the last one synchronises.
+      TimelineSpan span("backward", "compute", Timeline::kTraining, m);
       tape.gradient_into(target, c_.params.params(), c_.params.grads(), m > 0,
                          last ? reducer_.hook() : nullptr);
     }
     HEARTH_RETURN_IF_ERROR(reducer_.Finish());
-    if (world > 1) HEARTH_RETURN_IF_ERROR(c_.comm.Wait(stats_request));
+    if (world > 1) {
+      TimelineSpan span("wait for step stats", "wait");
+      HEARTH_RETURN_IF_ERROR(c_.comm.Wait(stats_request));
+    }
 
     StepLoss result;
     result.loss = stats_[1] > 0 ? stats_[0] / stats_[1] : 0.0;

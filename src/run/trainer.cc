@@ -17,6 +17,7 @@
 #include "hearth/job.h"
 #include "hearth/optim.h"
 #include "hearth/sampler.h"
+#include "hearth/timeline.h"
 #include "hearth/train.h"
 #include "run/early_stopping.h"
 #include "run/evaluation.h"
@@ -27,6 +28,7 @@
 #include "run/run_common.h"
 #include "run/sharded_data.h"
 #include "run/state_sync.h"
+#include "run/timeline_recording.h"
 #include "run/training_state.h"
 
 namespace hearth {
@@ -67,6 +69,14 @@ void StepFaults(int rank, int64_t step) {
   if (faults::Match("rank_stall", {{"rank", r}, {"step", s}})) ::raise(SIGSTOP);
 }
 
+// Ends the run's timeline (collective) and says where it is.
+Status TellTimeline(run::TimelineRecording& timeline, dist::Communicator& comm,
+                    ProgressReporter& progress) {
+  HEARTH_ASSIGN_OR_RETURN(const std::string where, timeline.Finish(comm));
+  if (!where.empty()) progress.Message(where);
+  return absl::OkStatus();
+}
+
 std::string RankList(const std::vector<int>& ranks) {
   return absl::StrFormat("rank%s %s", ranks.size() > 1 ? "s" : "", absl::StrJoin(ranks, ", "));
 }
@@ -89,6 +99,8 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   // Multi-threaded GEMM may split its work differently with another thread count.
   if (spec.deterministic()) SetBlasThreads(1);
   if (root) HEARTH_RETURN_IF_ERROR(Env::Default().CreateDirs(options.run_dir));
+  run::TimelineRecording timeline;
+  HEARTH_RETURN_IF_ERROR(timeline.Start(*comm));
   // Each rank reads the data itself (with IDX or .npy files, only its own rows); a rank that
   // cannot (a file missing on its machine) stops them all with its error.
   HEARTH_ASSIGN_OR_RETURN(JobData data, run::LoadJobData(spec, *comm));
@@ -236,6 +248,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   if (root) saver = std::make_unique<AsyncCheckpointSaver>(*manager);
   auto save = [&](std::optional<MonitoredMetric> metric) -> Status {
     if (!root) return absl::OkStatus();  // one writer per run directory
+    TimelineSpan span("checkpoint", "checkpoint", Timeline::kTraining, pos.step);
     return saver->Save(pos.step, SnapshotCheckpoint(pack()), metric);
   };
   auto settle = [&]() -> Status {
@@ -253,6 +266,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
   };
   // With shards, `set` is this rank's share of a set of `size` examples.
   auto evaluate = [&](const Dataset& set, int64_t size) {
+    TimelineSpan span("evaluate", "eval", Timeline::kTraining, size);
     return run::Evaluate(spec, *model, &loss_fn, set, data.num_outputs, 1024, comm,
                          data.shards ? size : -1);
   };
@@ -284,7 +298,13 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
     double epoch_loss = 0.0;
     int64_t epoch_examples = 0;
     Batch batch;
-    while (loader.Next(&batch)) {
+    while (true) {
+      {
+        TimelineSpan span("data", "data");
+        if (!loader.Next(&batch)) break;
+      }
+      // One update, from the step's forward to the optimizer (the data are read before it).
+      TimelineSpan step_span("step", "step", Timeline::kTraining, pos.step);
       const bool stop_here = options.stop_requested && options.stop_requested();
       HEARTH_ASSIGN_OR_RETURN(run::StepLoss step, gradient_step->Run(batch, pos.step, stop_here));
       if (!step.nonfinite_loss_ranks.empty())
@@ -298,9 +318,12 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
             "the gradients became NaN or infinite at step %d (epoch %d, batch %d); lower the "
             "learning rate or add clip_grad_norm. The last good checkpoint is kept: %s",
             pos.step + 1, pos.epoch + 1, batch.step + 1, kept())));
-      if (spec.clip_grad_norm() > 0) ClipGradNorm(params, spec.clip_grad_norm());
       const double lr = optimizer->learning_rate();
-      optimizer->Step(params);
+      {
+        TimelineSpan span("optimizer", "compute");
+        if (spec.clip_grad_norm() > 0) ClipGradNorm(params, spec.clip_grad_norm());
+        optimizer->Step(params);
+      }
       ++pos.step;
       StepFaults(comm->rank(), pos.step);
       pos.batch_in_epoch = loader.step();
@@ -328,6 +351,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
         result.steps = pos.step;
         result.epochs = pos.epoch;
         result.wall_seconds = run::WallSeconds() - start;
+        HEARTH_RETURN_IF_ERROR(TellTimeline(timeline, *comm, progress));
         return result;
       }
     }
@@ -382,6 +406,7 @@ StatusOr<TrainResult> Train(const v1::JobSpec& spec, const TrainOptions& options
           run::WriteReportFiles(report, JoinPath(options.run_dir, "report")).status());
     }
   }
+  HEARTH_RETURN_IF_ERROR(TellTimeline(timeline, *comm, progress));
   progress.Finish(
       run::Prefixed(result.test_metrics.empty() ? result.validation_metrics : result.test_metrics,
                     result.test_metrics.empty() ? "val_" : "test_"));

@@ -68,7 +68,7 @@ TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(Contains(r.out, "usage: hearth <command>"));
     for (const char* command :
-         {"train", "eval", "predict", "inspect", "profile", "init", "find-lr"})
+         {"train", "eval", "predict", "inspect", "profile", "init", "find-lr", "timeline"})
       EXPECT_TRUE(Contains(r.out, std::string("\n  ") + command + " ")) << help;
   }
 }
@@ -78,7 +78,7 @@ TEST(CliContractTest, TopLevelHelpListsEveryCommand) {
 TEST(CliContractTest, ReadmeReferenceOfTheDataCommandsMatchesHelp) {
   const std::string readme = testing::ReadFileOrEmpty("README.md");  // tests run from the repo
   ASSERT_FALSE(readme.empty());
-  for (const char* command : {"profile", "init", "find-lr"})
+  for (const char* command : {"profile", "init", "find-lr", "timeline"})
     testing::ExpectReadmeDocumentsHelp(readme, command);
 }
 

@@ -129,6 +129,8 @@ class GradientReducer {
   void LaunchReadyBuckets();
   void Progress() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Status Launch(int bucket);
+  // The timeline's allreduce event of `bucket`, from its launch to now (when the timeline is on).
+  void RecordCompletion(int bucket);
   void ProgressLoop();
 
   float* grads_;
@@ -140,6 +142,7 @@ class GradientReducer {
   std::vector<int> pending_in_bucket_;  // gradients not yet ready, per bucket
   std::vector<std::string> names_;      // "allreduce gradients (bucket 2 of 5)"
   std::vector<RequestId> requests_;     // per bucket, once launched
+  std::vector<int64_t> launched_ns_;    // per bucket, for the timeline (-1: none to record)
   int next_to_launch_ = 0;
   int oldest_in_flight_ = 0;
   Status error_;
