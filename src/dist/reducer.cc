@@ -71,6 +71,11 @@ int64_t ReducerOptions::BucketBytesFor(int64_t total_bytes) const {
   return std::clamp<int64_t>(total_bytes / kAutoBuckets, kMinAutoBucketBytes, kMaxAutoBucketBytes);
 }
 
+ReducerOptions::Progress AutoProgress(int cpus, int local_ranks) {
+  return cpus > std::max(local_ranks, 1) ? ReducerOptions::Progress::kThread
+                                         : ReducerOptions::Progress::kHooks;
+}
+
 bool NothingToOverlap(const Communicator& comm, ReducerOptions::Progress progress) {
   return comm.local_size() == comm.size() && progress == ReducerOptions::Progress::kHooks;
 }
@@ -132,8 +137,7 @@ GradientReducer::GradientReducer(const ParameterSet& params, Communicator& comm,
   Begin();
   using Schedule = ReducerOptions::Schedule;
   if (options_.progress == ReducerOptions::Progress::kAuto)
-    options_.progress =
-        CpusAvailable() > 1 ? ReducerOptions::Progress::kThread : ReducerOptions::Progress::kHooks;
+    options_.progress = AutoProgress(CpusAvailable(), comm_.local_size());
   if (options_.schedule == Schedule::kAuto)
     options_.schedule =
         NothingToOverlap(comm_, options_.progress) ? Schedule::kFused : Schedule::kOverlap;

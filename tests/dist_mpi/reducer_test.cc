@@ -225,6 +225,16 @@ TEST(MpiGradientReducerTest, TheAutomaticScheduleFusesOnlyOnOneHostWithProgressB
   }
 }
 
+TEST(MpiGradientReducerTest, AutomaticProgressTakesAThreadOnlyWithACpuToSpare) {
+  using Progress = ReducerOptions::Progress;
+  EXPECT_EQ(AutoProgress(1, 1), Progress::kHooks);  // bound to one core
+  EXPECT_EQ(AutoProgress(1, 2), Progress::kHooks);
+  EXPECT_EQ(AutoProgress(2, 2), Progress::kHooks);   // 2 unbound ranks fill 2 cores
+  EXPECT_EQ(AutoProgress(2, 1), Progress::kThread);  // one rank, a core to spare
+  EXPECT_EQ(AutoProgress(8, 2), Progress::kThread);
+  EXPECT_EQ(AutoProgress(4, 0), Progress::kThread);  // an unknown host count counts as one rank
+}
+
 TEST(MpiGradientReducerTest, HooksInADifferentOrderOnEveryRank) {
   // Backward finishes gradients in an order that depends on the graph, not strictly in reverse;
   // buckets must still launch in the same order everywhere.

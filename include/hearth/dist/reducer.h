@@ -66,10 +66,12 @@ struct ReducerOptions {
   //                    and measured as fast or 1-2% faster (bench/reducer_bench --step).
   enum class Schedule { kAuto, kOverlap, kAfterBackward, kFused };
   Schedule schedule = Schedule::kAuto;
-  // What drives in-flight allreduces during backward. kAuto: the thread when this process may
-  // run on more than one CPU, else the hooks. A rank bound to one core (mpirun --bind-to core)
-  // would have its compute preempted by the thread's wake-ups thousands of times a second:
-  // measured, that doubled the MNIST CNN's backward pass (docs/performance.md).
+  // What drives in-flight allreduces during backward. kAuto: AutoProgress, the thread only when
+  // there is a CPU to spare for it. A rank bound to one core (mpirun --bind-to core) would have
+  // its compute preempted by the thread's wake-ups thousands of times a second: measured, that
+  // doubled the MNIST CNN's backward pass; and unbound ranks that already fill the host's CPUs
+  // (2 ranks on 2 cores) ran a 2-worker MLP 20% slower with the threads than with one fused
+  // allreduce (docs/performance.md).
   enum class Progress { kAuto, kThread, kHooks };
   Progress progress = Progress::kAuto;
   // The gradients arrive already divided by the world size (the trainer weights each rank's loss
@@ -88,6 +90,11 @@ struct ReducerOptions {
 // rank has one CPU): the shared-memory copies would then run on the core that computes backward,
 // so overlap cannot help. Schedule::kAuto fuses the gradients into one allreduce in that case.
 bool NothingToOverlap(const Communicator& comm, ReducerOptions::Progress progress);
+
+// The automatic progress for a rank that may run on `cpus` CPUs, with `local_ranks` ranks on its
+// host: kThread when the CPUs outnumber the host's ranks (a progress thread then has a core to
+// wake up on without preempting a rank's compute), else kHooks.
+ReducerOptions::Progress AutoProgress(int cpus, int local_ranks);
 
 struct Bucket {
   int first_param = 0;  // lowest parameter index in the bucket
