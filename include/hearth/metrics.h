@@ -224,4 +224,12 @@ StatusOr<std::vector<int64_t>> PredictedClasses(const Tensor& predictions, bool 
 StatusOr<std::vector<double>> ClassProbabilities(const Tensor& predictions, bool from_logits,
                                                  int64_t* num_classes);
 
+// The mean and the population standard deviation (divisor n, numpy's default) of `values`, as
+// cross-validation summarises its folds' scores; both 0 for no values.
+struct MeanAndStd {
+  double mean = 0;
+  double std = 0;
+};
+MeanAndStd MeanAndPopulationStd(std::span<const double> values);
+
 }  // namespace hearth

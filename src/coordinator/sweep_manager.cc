@@ -13,6 +13,7 @@
 #include "coordinator/spec_fields.h"
 #include "coordinator/sweep_plan.h"
 #include "hearth/job.h"
+#include "hearth/metrics.h"
 #include "hearth/random.h"
 
 namespace hearth::coordinator {
@@ -68,24 +69,21 @@ int RankPointsByFolds(v1::Sweep& sweep, const std::vector<std::map<int, double>>
   for (const std::string& key : order) {
     const std::vector<int>& folds = points[key];
     bool complete = true;
-    double sum = 0;
+    std::vector<double> values;
     for (int i : folds) {
       const v1::Trial& t = sweep.trials(i);
       complete = complete && !t.job_id().empty() && Ended(t.state()) && !curves[i].empty();
-      sum += t.metric_value();
+      values.push_back(t.metric_value());
     }
     if (!complete) continue;
-    const double mean = sum / static_cast<double>(folds.size());
-    double squares = 0;
-    for (int i : folds) squares += std::pow(sweep.trials(i).metric_value() - mean, 2);
-    const double std = std::sqrt(squares / static_cast<double>(folds.size()));
+    const MeanAndStd spread = MeanAndPopulationStd(values);
     for (int i : folds) {
-      sweep.mutable_trials(i)->set_cv_mean(mean);
-      sweep.mutable_trials(i)->set_cv_std(std);
+      sweep.mutable_trials(i)->set_cv_mean(spread.mean);
+      sweep.mutable_trials(i)->set_cv_std(spread.std);
     }
-    if (best < 0 || (minimize ? mean < best_mean : mean > best_mean)) {
+    if (best < 0 || (minimize ? spread.mean < best_mean : spread.mean > best_mean)) {
       best = folds.front();
-      best_mean = mean;
+      best_mean = spread.mean;
     }
   }
   return best;

@@ -10,6 +10,7 @@
 #include "hearth/dist/collectives.h"
 #include "hearth/env.h"
 #include "hearth/job.h"
+#include "hearth/metrics.h"
 #include "hearth/train.h"
 
 namespace hearth {
@@ -38,15 +39,11 @@ void Summarise(v1::CrossValidationReport& report) {
   report.clear_summary();
   for (const std::string& name : order) {
     const std::vector<double>& v = values[name];
-    double mean = 0;
-    for (double x : v) mean += x;
-    mean /= static_cast<double>(v.size());
-    double squares = 0;
-    for (double x : v) squares += (x - mean) * (x - mean);
+    const MeanAndStd spread = MeanAndPopulationStd(v);
     v1::MetricSummary* s = report.add_summary();
     s->set_name(name);
-    s->set_mean(mean);
-    s->set_std(std::sqrt(squares / static_cast<double>(v.size())));
+    s->set_mean(spread.mean);
+    s->set_std(spread.std);
     s->set_min(*std::min_element(v.begin(), v.end()));
     s->set_max(*std::max_element(v.begin(), v.end()));
   }

@@ -2,11 +2,13 @@
 #include "train/timeline_summary.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/json.h"
+#include "hearth/metrics.h"
 #include "hearth/timeline.h"
 #include "train/svg_plot.h"
 
@@ -33,9 +35,7 @@ double Median(std::vector<double> v) {
 }
 
 double Mean(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return v.empty() ? 0 : sum / static_cast<double>(v.size());
+  return MeanAndPopulationStd(v).mean;
 }
 
 bool Number(const json::Value* v, double* out) {
@@ -101,14 +101,22 @@ StatusOr<std::vector<TimelineEvent>> ParseTimeline(const std::string& text,
       return absl::InvalidArgumentError(
           absl::StrFormat("%s:%d:%d: event \"%s\" needs numbers \"ts\", \"pid\" and \"tid\"",
                           source, v.pos.line, v.pos.column, e.name));
+    // A crafted file may hold any number: pid and tid become ints, times stay finite.
+    constexpr double kMaxId = 1 << 20;
+    if (!(pid >= 0 && pid <= kMaxId && tid >= 0 && tid <= kMaxId) || !std::isfinite(e.ts_us))
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s:%d:%d: event \"%s\": expected pid and tid in [0, %d] and a finite ts",
+                          source, v.pos.line, v.pos.column, e.name, static_cast<int>(kMaxId)));
     e.rank = static_cast<int>(pid);
     e.row = static_cast<int>(tid);
-    if (ph->text == "X" && !Number(v.Find("dur"), &e.dur_us))
+    if (ph->text == "X" &&
+        !(Number(v.Find("dur"), &e.dur_us) && e.dur_us >= 0 && std::isfinite(e.dur_us)))
       return absl::InvalidArgumentError(
-          absl::StrFormat("%s:%d:%d: complete event \"%s\" needs a number \"dur\"", source,
+          absl::StrFormat("%s:%d:%d: complete event \"%s\" needs a finite \"dur\" >= 0", source,
                           v.pos.line, v.pos.column, e.name));
     if (const json::Value* args = v.Find("args"); args != nullptr && args->is_object())
-      if (Number(args->Find("value"), &arg)) e.arg = static_cast<int64_t>(arg);
+      if (Number(args->Find("value"), &arg) && arg >= 0 && arg < 9e18)
+        e.arg = static_cast<int64_t>(arg);
     events.push_back(std::move(e));
   }
   return events;

@@ -99,6 +99,21 @@ TEST(TimelineTest, NotATraceIsAnErrorNamingTheFile) {
   EXPECT_TRUE(Contains(std::string(ParseTimeline("[{\"ph\": \"X\"}]", "x.json").status().message()),
                        "x.json:1:2: expected a trace event with \"name\" and \"ph\""));
   EXPECT_FALSE(ParseTimeline("[1, 2", "x.json").ok());
+  // Numbers a crafted file may hold are refused, not cast.
+  const std::string huge_pid(
+      ParseTimeline(R"([{"name": "a", "ph": "X", "ts": 1, "dur": 1, "pid": 1e300, "tid": 0}])",
+                    "x.json")
+          .status()
+          .message());
+  EXPECT_TRUE(Contains(
+      huge_pid, "x.json:1:2: event \"a\": expected pid and tid in [0, 1048576] and a finite ts"))
+      << huge_pid;
+  const std::string negative(
+      ParseTimeline(R"([{"name": "a", "ph": "X", "ts": 1, "dur": -5, "pid": 0, "tid": 0}])",
+                    "x.json")
+          .status()
+          .message());
+  EXPECT_TRUE(Contains(negative, "needs a finite \"dur\" >= 0")) << negative;
 }
 
 // Two steps of 100 us: data 5, forward 20, backward 40, wait 25, optimizer 10, 5 unaccounted,
